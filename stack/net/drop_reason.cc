@@ -1,0 +1,32 @@
+#include "stack/net/drop_reason.h"
+
+#include <array>
+
+namespace shunt {
+namespace {
+
+constexpr std::array<std::string_view, kDropReasonCount> kNames = {
+#define SHUNT_X(name, text) std::string_view(#name).substr(1),
+    SHUNT_DROP_REASONS(SHUNT_X)
+#undef SHUNT_X
+};
+
+constexpr std::array<std::string_view, kDropReasonCount> kText = {
+#define SHUNT_X(name, text) text,
+    SHUNT_DROP_REASONS(SHUNT_X)
+#undef SHUNT_X
+};
+
+}  // namespace
+
+std::string_view name(DropReason r) {
+  auto i = static_cast<size_t>(r);
+  return i < kDropReasonCount ? kNames[i] : "Unknown";
+}
+
+std::string_view description(DropReason r) {
+  auto i = static_cast<size_t>(r);
+  return i < kDropReasonCount ? kText[i] : "unknown drop reason";
+}
+
+}  // namespace shunt
