@@ -1,0 +1,102 @@
+// PcapWriter: appends Ethernet frames to a classic libpcap file, the format
+// every tool reads (tcpdump, tshark, Wireshark).
+//
+// Format (https://www.tcpdump.org/manpages/pcap-savefile.5.html, and
+// draft-ietf-opsawg-pcap): a 24-byte file header (magic 0xa1b2c3d4 =
+// microsecond timestamps, version 2.4, snaplen, link type) followed by one
+// record per frame: a 16-byte header (seconds, microseconds, captured length,
+// original length) and the captured bytes. Readers detect the byte order from
+// the magic; this writer always writes little-endian, so the bytes are the
+// same on every host (tests/unit/pcap_writer_test.cc checks them).
+// Link type 1 is LINKTYPE_ETHERNET (https://www.tcpdump.org/linktypes.html).
+//
+// Flush policy: records collect in a 64 KiB buffer that goes to the file in
+// one write(2) when the next record would not fit, when flush() is called,
+// and on destruction. The file header is written when the file is opened,
+// so even a capture with no frames is a valid file. CaptureDevice calls
+// flush() after each batch (see capture_device.h), so a crash loses at most
+// the frames of the batch being captured.
+//
+// Write errors are counted, never fatal and never thrown: after the first
+// failed write(2) the writer stops writing (so that it never appends after a
+// cut-short record) and counts every later record as dropped. The file then
+// reads correctly up to the last complete record.
+//
+// Not thread-safe; used under the lock of the device it belongs to.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stack/base/bytes.h"
+#include "stack/base/result.h"
+
+namespace shunt {
+
+class PcapWriter {
+ public:
+  // Large enough for a 64 KiB GSO/TSO frame plus its headers (tcpdump's
+  // default snapshot length is the same).
+  static constexpr uint32_t kDefaultSnaplen = 262144;
+  static constexpr uint32_t kLinktypeEthernet = 1;
+  static constexpr size_t kFileHeaderLen = 24;
+  static constexpr size_t kRecordHeaderLen = 16;
+  static constexpr size_t kBufferSize = 64 * 1024;
+
+  // Creates (or truncates) `path` and writes the file header. The error is
+  // one line for the user, naming the file and the reason.
+  static Expected<std::unique_ptr<PcapWriter>, std::string> open(
+      const std::string& path, uint32_t snaplen = kDefaultSnaplen);
+
+  // Takes ownership of `fd`, already open for writing, and queues the file
+  // header (it goes out with the first flush).
+  explicit PcapWriter(int fd, uint32_t snaplen = kDefaultSnaplen);
+  ~PcapWriter();  // flushes and closes the fd
+  PcapWriter(const PcapWriter&) = delete;
+  PcapWriter& operator=(const PcapWriter&) = delete;
+
+  // Queues one record. `unix_time_ns` is the wall-clock time of the frame in
+  // nanoseconds since 1970 (negative values are written as 0); it is
+  // truncated to microseconds. A frame longer than the snaplen is cut to it
+  // (the record keeps the original length).
+  void write(Bytes frame, int64_t unix_time_ns);
+
+  // Writes the queued records to the file. Returns false if the writer has
+  // failed (now or before).
+  bool flush();
+
+  uint32_t snaplen() const { return snaplen_; }
+  // Records that reached the file.
+  uint64_t records_written() const { return records_written_; }
+  // Records lost to write errors.
+  uint64_t records_dropped() const { return records_dropped_; }
+  // Failed write(2) calls (at most 1: the writer stops after the first).
+  uint64_t write_errors() const { return write_errors_; }
+  // errno of the failed write, 0 if none.
+  int last_error() const { return last_error_; }
+  bool failed() const { return last_error_ != 0; }
+
+ private:
+  // Writes `data` fully (retrying partial writes and EINTR). Records a
+  // failure and returns false on error.
+  bool write_all(const uint8_t* data, size_t len);
+
+  int fd_;
+  uint32_t snaplen_;
+  std::vector<uint8_t> buffer_;
+  uint64_t buffered_records_ = 0;
+  uint64_t records_written_ = 0;
+  uint64_t records_dropped_ = 0;
+  uint64_t write_errors_ = 0;
+  int last_error_ = 0;
+};
+
+// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds, read now: the
+// `epoch_offset_ns` that turns an Instant taken from CLOCK_MONOTONIC (what
+// the preload runtime passes to the stack) into Unix time for a capture.
+int64_t realtime_offset_from_monotonic_ns();
+
+}  // namespace shunt
