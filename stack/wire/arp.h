@@ -55,10 +55,10 @@ class ArpView {
 
 struct ArpRepr {
   uint16_t operation = 0;
-  MacAddress sender_mac;
-  Ipv4Address sender_ip;
-  MacAddress target_mac;
-  Ipv4Address target_ip;
+  MacAddress sender_mac{};
+  Ipv4Address sender_ip{};
+  MacAddress target_mac{};
+  Ipv4Address target_ip{};
 
   static constexpr size_t kLen = arp_field::kEnd;
 

@@ -52,8 +52,8 @@ class EthernetView {
 };
 
 struct EthernetRepr {
-  MacAddress dst;
-  MacAddress src;
+  MacAddress dst{};
+  MacAddress src{};
   uint16_t ethertype = 0;
 
   // Only the length is checked (kEthTruncated); what to do with a given

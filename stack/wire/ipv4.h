@@ -82,8 +82,8 @@ class Ipv4View {
 };
 
 struct Ipv4Repr {
-  Ipv4Address src;
-  Ipv4Address dst;
+  Ipv4Address src{};
+  Ipv4Address dst{};
   uint8_t protocol = 0;
   uint8_t ttl = 64;
   uint8_t tos = 0;
