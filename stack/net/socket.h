@@ -1,0 +1,50 @@
+// Types shared by every socket kind of the stack API.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace shunt {
+
+// A handle to a stack socket. The generation makes a stale handle (a socket
+// closed and its slot reused) fail with EBADF instead of reaching the new
+// socket.
+struct SocketId {
+  uint32_t slot = 0;
+  uint32_t generation = 0;
+  uint64_t raw() const { return (uint64_t{generation} << 32) | slot; }
+  static SocketId from_raw(uint64_t r) {
+    return SocketId{static_cast<uint32_t>(r), static_cast<uint32_t>(r >> 32)};
+  }
+  bool operator==(const SocketId&) const = default;
+};
+
+// Readiness bits (the preload layer maps them to POLLIN, POLLOUT, ...).
+namespace readiness {
+inline constexpr uint32_t kReadable = 1u << 0;
+inline constexpr uint32_t kWritable = 1u << 1;
+inline constexpr uint32_t kError = 1u << 2;
+inline constexpr uint32_t kHangup = 1u << 3;
+inline constexpr uint32_t kReadHangup = 1u << 4;
+}  // namespace readiness
+
+// Flags for recv_from / send_to (the preload layer maps MSG_*).
+namespace msg_flag {
+inline constexpr uint32_t kPeek = 1u << 0;   // MSG_PEEK: leave the data queued
+inline constexpr uint32_t kTrunc = 1u << 1;  // MSG_TRUNC: report the real datagram length
+}  // namespace msg_flag
+
+enum class SockOpt : uint8_t {
+  kReuseAddr,  // SO_REUSEADDR
+  kBroadcast,  // SO_BROADCAST
+  kRcvBuf,     // SO_RCVBUF (bytes; Linux doubles the value asked for, and so do we)
+  kSndBuf,     // SO_SNDBUF
+  kTtl,        // IP_TTL
+};
+
+}  // namespace shunt
+
+template <>
+struct std::hash<shunt::SocketId> {
+  size_t operator()(shunt::SocketId s) const noexcept { return std::hash<uint64_t>()(s.raw()); }
+};

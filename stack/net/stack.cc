@@ -1,0 +1,133 @@
+// Stack construction, timers and the socket table. The protocol layers are
+// in stack_link.cc, stack_ip.cc, stack_icmp.cc and stack_udp.cc.
+#include "stack/net/stack.h"
+
+#include "stack/wire/arp.h"
+
+#include <algorithm>
+
+namespace shunt {
+
+Stack::Stack(NetDevice& device, BufferPool& pool, const StackConfig& config)
+    : device_(device),
+      pool_(pool),
+      cfg_(config),
+      mtu_(std::min(config.mtu, device.info().mtu)),
+      rng_(config.seed),
+      routes_(),
+      arp_(config.arp),
+      reasm_(config.reassembly, pool),
+      ports_(config.ephemeral_low, config.ephemeral_high, rng_),
+      icmp_errors_(config.icmp.errors_per_sec, config.icmp.error_burst),
+      ident_key_{rng_.next(), rng_.next()},
+      ident_buckets_(2048) {
+  // IP IDs come from hashed per-destination counters with random starts
+  // (like Linux's ip_idents), so they do not leak a global packet count.
+  for (auto& b : ident_buckets_) b = static_cast<uint32_t>(rng_.next());
+  if (cfg_.address) {
+    // The interface's own prefix is on-link (RFC 1122 3.3.1.1).
+    routes_.add(Route{Ipv4Cidr(cfg_.address->network(), cfg_.address->prefix_len()), std::nullopt});
+    if (cfg_.gateway) routes_.add(Route{Ipv4Cidr(Ipv4Address::any(), 0), cfg_.gateway});
+  }
+}
+
+Stack::~Stack() = default;
+
+void Stack::poll(Instant now) {
+  if (!announced_) {
+    announced_ = true;
+    // A gratuitous ARP when the interface comes up (RFC 5227 3): a request
+    // for our own address, so neighbours update stale entries.
+    if (cfg_.address) {
+      send_arp(wire::arp_op::kRequest, MacAddress::broadcast(), MacAddress(), cfg_.address->address(),
+               now);
+      ++stats_.arp.OutGratuitous;
+    }
+  }
+  // Packets we sent to ourselves.
+  while (!loopback_.empty()) {
+    std::vector<PacketBuffer> batch = std::move(loopback_);
+    loopback_.clear();
+    for (auto& p : batch) ip_input(std::move(p), now, /*loopback=*/true);
+  }
+  run_arp_timers(now);
+  run_reassembly_timers(now);
+  flush(now);
+}
+
+Instant Stack::next_deadline() const {
+  if (!announced_ || !loopback_.empty() || !tx_.empty()) return Instant::min();
+  return std::min(arp_.next_deadline(), reasm_.next_deadline());
+}
+
+void Stack::transmit(PacketBuffer frame) {
+  ++stats_.link.OutFrames;
+  stats_.link.OutBytes += frame.size();
+  tx_.push_back(std::move(frame));
+}
+
+void Stack::flush(Instant now) {
+  if (tx_.empty()) return;
+  device_.transmit(tx_, now);
+  tx_.clear();
+}
+
+void Stack::take_ready_changes(std::vector<SocketId>& out) {
+  for (SocketId s : changed_) {
+    if (s.slot < slots_.size() && slots_[s.slot].generation == s.generation) {
+      slots_[s.slot].changed = false;
+      out.push_back(s);
+    }
+  }
+  changed_.clear();
+}
+
+void Stack::mark_changed(SocketId s) {
+  Slot& slot = slots_[s.slot];
+  if (!slot.changed) {
+    slot.changed = true;
+    changed_.push_back(s);
+  }
+}
+
+UdpSocket* Stack::udp(SocketId s) {
+  if (s.slot >= slots_.size() || slots_[s.slot].generation != s.generation) return nullptr;
+  return slots_[s.slot].udp.get();
+}
+
+const UdpSocket* Stack::udp(SocketId s) const {
+  if (s.slot >= slots_.size() || slots_[s.slot].generation != s.generation) return nullptr;
+  return slots_[s.slot].udp.get();
+}
+
+Result<SocketId> Stack::udp_open() {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  auto u = std::make_unique<UdpSocket>();
+  u->rcvbuf = cfg_.udp.rcvbuf;
+  u->sndbuf = cfg_.udp.sndbuf;
+  slots_[slot].udp = std::move(u);
+  slots_[slot].changed = false;
+  ++live_sockets_;
+  return SocketId{slot, slots_[slot].generation};
+}
+
+Result<> Stack::close(SocketId s) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  udp_unhash(s, *u);
+  Slot& slot = slots_[s.slot];
+  slot.udp.reset();
+  ++slot.generation;
+  free_slots_.push_back(s.slot);
+  --live_sockets_;
+  return {};
+}
+
+}  // namespace shunt

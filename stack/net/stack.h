@@ -1,0 +1,187 @@
+// Stack: one network interface's worth of protocol engine (Ethernet, ARP,
+// IPv4, ICMP, UDP; TCP joins in issue 3).
+//
+// Pure and deterministic (design.md section 2): time is an argument, frames
+// come in through receive() and leave through the NetDevice given at
+// construction, timers are deadlines that poll() runs. No syscalls, no
+// threads, no globals: a test can wire several Stacks together.
+//
+// Reading list: RFC 826 (ARP), RFC 791 / 815 (IPv4, reassembly), RFC 792
+// (ICMP), RFC 768 (UDP), RFC 1122 (host requirements), RFC 6056 (ports).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "stack/base/addr.h"
+#include "stack/base/random.h"
+#include "stack/base/result.h"
+#include "stack/base/time.h"
+#include "stack/buffer/buffer_pool.h"
+#include "stack/net/arp_cache.h"
+#include "stack/net/config.h"
+#include "stack/net/device.h"
+#include "stack/net/ports.h"
+#include "stack/net/reassembly.h"
+#include "stack/net/route.h"
+#include "stack/net/socket.h"
+#include "stack/net/stats.h"
+#include "stack/net/token_bucket.h"
+#include "stack/net/udp_socket.h"
+#include "stack/wire/ipv4.h"
+
+namespace shunt {
+
+struct RecvResult {
+  size_t copied = 0;          // bytes written into the caller's buffer
+  size_t datagram_len = 0;    // the whole datagram's length (> copied when truncated)
+  Endpoint from;
+  bool truncated() const { return datagram_len > copied; }
+};
+
+class Stack {
+ public:
+  Stack(NetDevice& device, BufferPool& pool, const StackConfig& config);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // ---- packet path -------------------------------------------------------
+  // One received Ethernet frame.
+  void receive(PacketBuffer frame, Instant now);
+  // Runs every timer that is due and sends what is pending.
+  void poll(Instant now);
+  // When poll() must run next; kNever when nothing is scheduled.
+  Instant next_deadline() const;
+
+  // ---- introspection -----------------------------------------------------
+  const Stats& stats() const { return stats_; }
+  const StackConfig& config() const { return cfg_; }
+  uint32_t mtu() const { return mtu_; }
+  const ArpCache& arp_cache() const { return arp_; }
+  const Reassembler& reassembler() const { return reasm_; }
+  size_t socket_count() const { return live_sockets_; }
+  RoutingTable& routes() { return routes_; }
+
+  // Sockets whose readiness may have changed since the last call (each
+  // once), for the preload layer to wake waiters.
+  void take_ready_changes(std::vector<SocketId>& out);
+
+  // ---- UDP socket API (errors as Linux gives them, see udp(7)) -----------
+  Result<SocketId> udp_open();
+  Result<> bind(SocketId s, Endpoint local);
+  Result<> connect(SocketId s, Endpoint remote);
+  // connect(AF_UNSPEC): forget the peer (and an implicit local address).
+  Result<> disconnect(SocketId s);
+  // Sends one datagram to `to`, or to the connected peer when nullopt.
+  Result<size_t> send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now);
+  // One datagram; kAgain when none is queued. A pending error (ICMP) is
+  // returned once instead, as Linux does.
+  Result<RecvResult> recv_from(SocketId s, MutableBytes buf, uint32_t flags = 0);
+  Result<> close(SocketId s);
+  Result<Endpoint> local_endpoint(SocketId s) const;
+  Result<Endpoint> remote_endpoint(SocketId s) const;
+  Result<> set_option(SocketId s, SockOpt opt, int value);
+  Result<int> get_option(SocketId s, SockOpt opt) const;
+  // readiness:: bits.
+  Result<uint32_t> readiness(SocketId s) const;
+  // SO_ERROR: the pending error, cleared by reading it.
+  Result<std::optional<Error>> take_error(SocketId s);
+  // FIONREAD / SIOCINQ on UDP: the size of the next datagram.
+  Result<size_t> next_datagram_size(SocketId s) const;
+
+ private:
+  // Where an inbound IP packet came from and what it looked like, for ICMP
+  // errors that quote it.
+  struct IpInput {
+    wire::Ipv4Repr hdr;
+    Bytes original;  // IP header + payload as received (empty when reassembled)
+    bool link_broadcast = false;
+  };
+
+  // stack_link.cc
+  void ethernet_input(PacketBuffer frame, Instant now);
+  void arp_input(PacketBuffer packet, Instant now);
+  void send_arp(uint16_t op, MacAddress dst_mac, MacAddress target_mac, Ipv4Address target_ip,
+                Instant now);
+  void link_output(PacketBuffer ip_packet, MacAddress dst, Instant now);
+  void neighbour_output(PacketBuffer ip_packet, Ipv4Address next_hop, uint64_t owner, Instant now);
+  void run_arp_timers(Instant now);
+  void transmit(PacketBuffer frame);
+  void flush(Instant now);
+
+  // stack_ip.cc
+  void ip_input(PacketBuffer packet, Instant now, bool loopback);
+  void ip_deliver(IpInput& in, PacketBuffer payload, Instant now);
+  // Sends an IP packet whose payload (transport header + data) is in
+  // `payload`; fills in src (if unspecified), ident, ttl; fragments if needed.
+  Result<> ip_output(wire::Ipv4Repr hdr, PacketBuffer payload, uint64_t owner, Instant now);
+  // Where a packet goes on the link: a fixed MAC (broadcast, multicast) or
+  // a next hop to resolve by ARP.
+  struct LinkDest {
+    std::optional<MacAddress> mac;
+    Ipv4Address next_hop;
+  };
+  Result<LinkDest> link_dest_for(Ipv4Address dst);
+  void ip_send_one(const wire::Ipv4Repr& hdr, PacketBuffer payload, const LinkDest& to,
+                   uint64_t owner, Instant now);
+  uint16_t next_ip_ident(Ipv4Address dst, uint8_t protocol);
+  bool is_our_address(Ipv4Address a) const;
+  bool is_broadcast_for_us(Ipv4Address a) const;
+  void run_reassembly_timers(Instant now);
+
+  // stack_icmp.cc
+  void icmp_input(IpInput& in, PacketBuffer payload, Instant now);
+  void icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quoted);
+  void send_icmp_error(uint8_t type, uint8_t code, const IpInput& in, Bytes payload_start,
+                       Instant now, uint16_t next_hop_mtu = 0);
+  void neighbour_failed(uint64_t owner);
+
+  // stack_udp.cc
+  void udp_input(IpInput& in, PacketBuffer payload, Instant now);
+  UdpSocket* udp(SocketId s);
+  const UdpSocket* udp(SocketId s) const;
+  Result<> udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> remote);
+  bool udp_port_conflict(const UdpSocket& u, Endpoint local) const;
+  void udp_unhash(SocketId s, UdpSocket& u);
+  void mark_changed(SocketId s);
+
+  NetDevice& device_;
+  BufferPool& pool_;
+  StackConfig cfg_;
+  uint32_t mtu_;
+  Rng rng_;
+  Stats stats_;
+  RoutingTable routes_;
+  ArpCache arp_;
+  Reassembler reasm_;
+  PortAllocator ports_;
+  TokenBucket icmp_errors_;
+  SipKey ident_key_;
+  std::vector<uint32_t> ident_buckets_;
+  bool announced_ = false;
+
+  std::vector<PacketBuffer> tx_;
+  std::vector<PacketBuffer> loopback_;
+  std::vector<ArpCache::Request> arp_requests_;
+  std::vector<ArpCache::Failure> arp_failures_;
+  std::vector<Reassembler::Expired> reasm_expired_;
+
+  // Socket table: slots with generations; UDP sockets by local port.
+  struct Slot {
+    uint32_t generation = 1;
+    std::unique_ptr<UdpSocket> udp;
+    bool changed = false;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  size_t live_sockets_ = 0;
+  uint64_t bind_counter_ = 0;
+  std::unordered_multimap<uint16_t, SocketId> udp_ports_;
+  std::vector<SocketId> changed_;
+};
+
+}  // namespace shunt

@@ -1,0 +1,366 @@
+// UDP (RFC 768) with the socket semantics of Linux udp(7).
+#include <algorithm>
+#include <cstring>
+
+#include "stack/net/stack.h"
+#include "stack/wire/icmp.h"
+#include "stack/wire/udp.h"
+
+namespace shunt {
+namespace {
+
+void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
+
+// The largest UDP payload one IPv4 datagram can carry.
+constexpr size_t kMaxUdpPayload = 65535 - 20 - wire::UdpRepr::kHeaderLen;
+
+// Linux: SO_RCVBUF/SO_SNDBUF store twice the value asked for, capped by
+// rmem_max/wmem_max (212992) before doubling, with a floor.
+constexpr uint32_t kBufMax = 212992;
+constexpr uint32_t kMinRcvBuf = 2304;
+constexpr uint32_t kMinSndBuf = 4608;
+
+}  // namespace
+
+bool Stack::udp_port_conflict(const UdpSocket& u, Endpoint local) const {
+  auto [lo, hi] = udp_ports_.equal_range(local.port);
+  for (auto it = lo; it != hi; ++it) {
+    const UdpSocket* o = udp(it->second);
+    if (o == nullptr || o == &u) continue;
+    bool overlap = o->local.addr.is_unspecified() || local.addr.is_unspecified() ||
+                   o->local.addr == local.addr;
+    if (overlap && !(o->reuse_addr && u.reuse_addr)) return true;
+  }
+  return false;
+}
+
+void Stack::udp_unhash(SocketId s, UdpSocket& u) {
+  if (!u.bound) return;
+  auto [lo, hi] = udp_ports_.equal_range(u.local.port);
+  for (auto it = lo; it != hi; ++it) {
+    if (it->second == s) {
+      udp_ports_.erase(it);
+      break;
+    }
+  }
+  u.bound = false;
+}
+
+Result<> Stack::bind(SocketId s, Endpoint local) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  if (u->bound) return Error::kInval;
+  // Linux inet_bind: the address must be ours, a broadcast or multicast
+  // address, or INADDR_ANY.
+  if (!local.addr.is_unspecified() && !is_our_address(local.addr) &&
+      !is_broadcast_for_us(local.addr) && !local.addr.is_multicast()) {
+    return Error::kAddrNotAvail;
+  }
+  if (local.port == 0) {
+    auto port = ports_.pick_random([&](uint16_t p) {
+      return udp_port_conflict(*u, Endpoint{local.addr, p});
+    });
+    if (!port) return Error::kAddrInUse;
+    local.port = *port;
+  } else if (udp_port_conflict(*u, local)) {
+    return Error::kAddrInUse;
+  }
+  u->local = local;
+  u->bound = true;
+  u->bind_order = ++bind_counter_;
+  udp_ports_.emplace(local.port, s);
+  return {};
+}
+
+Result<> Stack::udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> remote) {
+  if (u.bound) return {};
+  auto in_use = [&](uint16_t p) { return udp_port_conflict(u, Endpoint{u.local.addr, p}); };
+  std::optional<uint16_t> port;
+  if (remote && cfg_.address) {
+    port = ports_.pick_for_peer(wire::ip_proto::kUdp, cfg_.address->address(), *remote, in_use);
+  } else {
+    port = ports_.pick_random(in_use);
+  }
+  if (!port) return Error::kAgain;  // Linux: EAGAIN when the ephemeral range is exhausted
+  u.local.port = *port;
+  u.bound = true;
+  u.bind_order = ++bind_counter_;
+  udp_ports_.emplace(*port, s);
+  return {};
+}
+
+Result<> Stack::connect(SocketId s, Endpoint remote) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  if (!cfg_.address) return Error::kNetUnreach;
+  // Linux: INADDR_ANY as a destination means this host.
+  if (remote.addr.is_unspecified()) remote.addr = cfg_.address->address();
+  if (is_broadcast_for_us(remote.addr) && !u->broadcast) return Error::kAccess;
+  if (!is_our_address(remote.addr)) {
+    auto dest = link_dest_for(remote.addr);
+    if (!dest) return dest.error();
+  }
+  const bool was_bound = u->bound;
+  if (auto r = udp_autobind(s, *u, remote); !r) return r;
+  if (!was_bound) u->port_from_connect = true;
+  if (u->local.addr.is_unspecified()) {
+    // The route's source address becomes the socket's (getsockname shows it).
+    u->local.addr = cfg_.address->address();
+    u->addr_from_connect = true;
+  }
+  u->remote = remote;
+  return {};
+}
+
+Result<> Stack::disconnect(SocketId s) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  u->remote.reset();
+  // Linux udp_disconnect: forget what connect() chose implicitly.
+  if (u->addr_from_connect) {
+    u->local.addr = Ipv4Address::any();
+    u->addr_from_connect = false;
+  }
+  if (u->port_from_connect) {
+    udp_unhash(s, *u);
+    u->local.port = 0;
+    u->port_from_connect = false;
+  }
+  return {};
+}
+
+Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  if (u->pending_error) {
+    Error e = *u->pending_error;
+    u->pending_error.reset();
+    mark_changed(s);
+    return e;
+  }
+  std::optional<Endpoint> dest = to ? to : u->remote;
+  if (!dest) return Error::kDestAddrReq;
+  if (dest->port == 0) return Error::kInval;
+  if (data.size() > kMaxUdpPayload) return Error::kMsgSize;
+  if (!cfg_.address) return Error::kNetUnreach;
+  if (dest->addr.is_unspecified()) dest->addr = cfg_.address->address();
+  if (is_broadcast_for_us(dest->addr) && !u->broadcast) return Error::kAccess;
+  if (auto r = udp_autobind(s, *u, std::nullopt); !r) return r.error();
+
+  const size_t len = wire::UdpRepr::kHeaderLen + data.size();
+  PacketBuffer b = pool_.allocate(len);
+  if (!b) {
+    ++stats_.udp.SndbufErrors;
+    return Error::kNoBufs;
+  }
+  auto dgram = b.append(len);
+  if (!data.empty()) std::memcpy(dgram.data() + wire::UdpRepr::kHeaderLen, data.data(), data.size());
+  wire::Ipv4Repr ip;
+  ip.src = (u->local.addr.is_unspecified() || !is_our_address(u->local.addr))
+               ? cfg_.address->address()
+               : u->local.addr;
+  ip.dst = dest->addr;
+  ip.protocol = wire::ip_proto::kUdp;
+  ip.ttl = u->ttl;
+  wire::UdpRepr udp_hdr;
+  udp_hdr.src_port = u->local.port;
+  udp_hdr.dst_port = dest->port;
+  udp_hdr.payload_len = static_cast<uint16_t>(data.size());
+  udp_hdr.emit(dgram, ip.src, ip.dst);
+  if (auto r = ip_output(ip, std::move(b), s.raw(), now); !r) {
+    flush(now);
+    return r.error();
+  }
+  ++stats_.udp.OutDatagrams;
+  flush(now);
+  return data.size();
+}
+
+Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  // Linux __skb_recv_udp reports a pending error before queued data.
+  if (u->pending_error) {
+    Error e = *u->pending_error;
+    u->pending_error.reset();
+    mark_changed(s);
+    return e;
+  }
+  if (u->rx.empty()) return Error::kAgain;
+  UdpDatagram& d = u->rx.front();
+  RecvResult r;
+  r.datagram_len = d.payload.size();
+  r.copied = std::min(buf.size(), d.payload.size());
+  r.from = d.from;
+  if (r.copied != 0) std::memcpy(buf.data(), d.payload.data(), r.copied);
+  // udp(7): without MSG_PEEK the rest of a truncated datagram is discarded.
+  if ((flags & msg_flag::kPeek) == 0) {
+    u->rx_bytes -= UdpSocket::charge(d);
+    u->rx.pop_front();
+    if (u->rx.empty()) mark_changed(s);
+  }
+  return r;
+}
+
+void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
+  const bool verify = !device_.info().rx_checksum_offload || in.original.empty();
+  auto hdr = wire::UdpRepr::parse(payload.bytes(), in.hdr.src, in.hdr.dst, verify);
+  if (!hdr) {
+    ++stats_.udp.InErrors;
+    if (hdr.error() == DropReason::kUdpBadChecksum) ++stats_.udp.InCsumErrors;
+    return count_drop(stats_, hdr.error());
+  }
+  const Bytes udp_bytes = payload.bytes();
+  payload.pull_front(wire::UdpRepr::kHeaderLen);
+  payload.truncate(hdr->payload_len);
+  const Endpoint from{in.hdr.src, hdr->src_port};
+
+  auto matches = [&](const UdpSocket& u) {
+    if (!u.bound) return false;
+    if (!u.local.addr.is_unspecified() && u.local.addr != in.hdr.dst) return false;
+    if (u.remote && *u.remote != from) return false;
+    return true;
+  };
+
+  auto deliver = [&](SocketId id, UdpSocket& u, PacketBuffer p) {
+    UdpDatagram d{from, in.hdr.dst, std::move(p)};
+    size_t charge = UdpSocket::charge(d);
+    if (u.rx_bytes + charge > u.rcvbuf) {
+      ++stats_.udp.RcvbufErrors;
+      ++stats_.udp.InErrors;
+      return count_drop(stats_, DropReason::kUdpRcvBufFull);
+    }
+    ++stats_.udp.InDatagrams;
+    u.rx_bytes += charge;
+    u.rx.push_back(std::move(d));
+    if (u.rx.size() == 1) mark_changed(id);
+  };
+
+  auto [lo, hi] = udp_ports_.equal_range(hdr->dst_port);
+  if (in.link_broadcast) {
+    // Broadcasts go to every socket that matches.
+    std::vector<std::pair<SocketId, UdpSocket*>> all;
+    for (auto it = lo; it != hi; ++it) {
+      UdpSocket* u = udp(it->second);
+      if (u != nullptr && matches(*u)) all.emplace_back(it->second, u);
+    }
+    if (all.empty()) {
+      ++stats_.udp.NoPorts;
+      return count_drop(stats_, DropReason::kUdpNoSocket);
+    }
+    for (size_t i = 0; i + 1 < all.size(); ++i) deliver(all[i].first, *all[i].second, payload.clone());
+    deliver(all.back().first, *all.back().second, std::move(payload));
+    return;
+  }
+
+  // Unicast: the most specific socket wins (connected, then bound to the
+  // address, then the wildcard), like Linux compute_score(); among equals
+  // the one bound last.
+  SocketId best{};
+  UdpSocket* best_u = nullptr;
+  int best_score = -1;
+  for (auto it = lo; it != hi; ++it) {
+    UdpSocket* u = udp(it->second);
+    if (u == nullptr || !matches(*u)) continue;
+    int score = (u->remote ? 4 : 0) + (u->local.addr.is_unspecified() ? 0 : 2);
+    if (score > best_score || (score == best_score && u->bind_order > best_u->bind_order)) {
+      best = it->second;
+      best_u = u;
+      best_score = score;
+    }
+  }
+  if (best_u == nullptr) {
+    ++stats_.udp.NoPorts;
+    count_drop(stats_, DropReason::kUdpNoSocket);
+    // RFC 1122 4.1.3.1: port unreachable for a datagram nobody listens to.
+    send_icmp_error(wire::icmp_type::kDestUnreachable, wire::icmp_code::kPortUnreachable, in,
+                    udp_bytes, now);
+    return;
+  }
+  deliver(best, *best_u, std::move(payload));
+}
+
+Result<Endpoint> Stack::local_endpoint(SocketId s) const {
+  const UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  return u->local;
+}
+
+Result<Endpoint> Stack::remote_endpoint(SocketId s) const {
+  const UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  if (!u->remote) return Error::kNotConn;
+  return *u->remote;
+}
+
+Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  switch (opt) {
+    case SockOpt::kReuseAddr:
+      u->reuse_addr = value != 0;
+      return {};
+    case SockOpt::kBroadcast:
+      u->broadcast = value != 0;
+      return {};
+    case SockOpt::kRcvBuf: {
+      uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kBufMax);
+      u->rcvbuf = std::max(v * 2, kMinRcvBuf);
+      return {};
+    }
+    case SockOpt::kSndBuf: {
+      uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kBufMax);
+      u->sndbuf = std::max(v * 2, kMinSndBuf);
+      return {};
+    }
+    case SockOpt::kTtl:
+      // ip(7) IP_TTL: 1..255, or -1 for the default.
+      if (value == -1) {
+        u->ttl = 0;
+        return {};
+      }
+      if (value < 1 || value > 255) return Error::kInval;
+      u->ttl = static_cast<uint8_t>(value);
+      return {};
+  }
+  return Error::kNoProtoOpt;
+}
+
+Result<int> Stack::get_option(SocketId s, SockOpt opt) const {
+  const UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  switch (opt) {
+    case SockOpt::kReuseAddr: return u->reuse_addr ? 1 : 0;
+    case SockOpt::kBroadcast: return u->broadcast ? 1 : 0;
+    case SockOpt::kRcvBuf: return static_cast<int>(u->rcvbuf);
+    case SockOpt::kSndBuf: return static_cast<int>(u->sndbuf);
+    case SockOpt::kTtl: return u->ttl != 0 ? u->ttl : cfg_.default_ttl;
+  }
+  return Error::kNoProtoOpt;
+}
+
+Result<uint32_t> Stack::readiness(SocketId s) const {
+  const UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  uint32_t r = readiness::kWritable;
+  if (!u->rx.empty() || u->pending_error) r |= readiness::kReadable;
+  if (u->pending_error) r |= readiness::kError;
+  return r;
+}
+
+Result<std::optional<Error>> Stack::take_error(SocketId s) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  std::optional<Error> e = u->pending_error;
+  u->pending_error.reset();
+  if (e) mark_changed(s);
+  return e;
+}
+
+Result<size_t> Stack::next_datagram_size(SocketId s) const {
+  const UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  return u->rx.empty() ? size_t{0} : u->rx.front().payload.size();
+}
+
+}  // namespace shunt

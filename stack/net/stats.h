@@ -1,0 +1,63 @@
+// Stack counters, grouped like `netstat -s` / `nstat` (names as in
+// /proc/net/snmp where Linux has one), plus one counter per drop reason.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "stack/net/drop_reason.h"
+
+namespace shunt {
+
+#define SHUNT_LINK_COUNTERS(X) \
+  X(InFrames) X(InBytes) X(OutFrames) X(OutBytes) X(InDiscards)
+
+#define SHUNT_ARP_COUNTERS(X)                                                    \
+  X(InRequests) X(InReplies) X(OutRequests) X(OutReplies) X(OutGratuitous)       \
+  X(Resolved) X(Failed) X(QueuedPackets) X(QueueDrops)
+
+#define SHUNT_IP_COUNTERS(X)                                                     \
+  X(InReceives) X(InHdrErrors) X(InAddrErrors) X(InUnknownProtos) X(InDiscards)  \
+  X(InDelivers) X(OutRequests) X(OutDiscards) X(OutNoRoutes) X(ReasmTimeout)     \
+  X(ReasmReqds) X(ReasmOKs) X(ReasmFails) X(FragOKs) X(FragFails) X(FragCreates) \
+  X(InLoopback)
+
+#define SHUNT_ICMP_COUNTERS(X)                                                   \
+  X(InMsgs) X(InErrors) X(InCsumErrors) X(InDestUnreachs) X(InTimeExcds)         \
+  X(InEchos) X(InEchoReps) X(OutMsgs) X(OutErrors) X(OutDestUnreachs)            \
+  X(OutTimeExcds) X(OutEchoReps) X(OutRateLimited)
+
+#define SHUNT_UDP_COUNTERS(X)                                                    \
+  X(InDatagrams) X(NoPorts) X(InErrors) X(OutDatagrams) X(RcvbufErrors)          \
+  X(SndbufErrors) X(InCsumErrors)
+
+#define SHUNT_DECLARE_COUNTER(name) uint64_t name = 0;
+
+struct LinkStats { SHUNT_LINK_COUNTERS(SHUNT_DECLARE_COUNTER) };
+struct ArpStats { SHUNT_ARP_COUNTERS(SHUNT_DECLARE_COUNTER) };
+struct IpStats { SHUNT_IP_COUNTERS(SHUNT_DECLARE_COUNTER) };
+struct IcmpStats { SHUNT_ICMP_COUNTERS(SHUNT_DECLARE_COUNTER) };
+struct UdpStats { SHUNT_UDP_COUNTERS(SHUNT_DECLARE_COUNTER) };
+
+#undef SHUNT_DECLARE_COUNTER
+
+struct Stats {
+  LinkStats link;
+  ArpStats arp;
+  IpStats ip;
+  IcmpStats icmp;
+  UdpStats udp;
+  std::array<uint64_t, kDropReasonCount> drops{};
+
+  uint64_t drop_count(DropReason r) const { return drops[static_cast<size_t>(r)]; }
+  uint64_t total_drops() const;
+
+  // Calls visit(group, name, value) for every counter, in netstat order,
+  // then for every nonzero drop reason with group "Drop".
+  void for_each(const std::function<void(std::string_view group, std::string_view name,
+                                         uint64_t value)>& visit) const;
+};
+
+}  // namespace shunt
