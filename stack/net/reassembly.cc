@@ -17,7 +17,7 @@ Expected<std::optional<Reassembler::Complete>, DropReason> Reassembler::add(
   const uint32_t end = offset + len;
   // RFC 791: every fragment but the last carries a multiple of 8 bytes.
   if (hdr.more_fragments && (len == 0 || len % 8 != 0)) return DropReason::kFragBadOffset;
-  if (end > 65535 - hdr.header_len) return DropReason::kFragTooLarge;
+  if (end > 65535u - hdr.header_len) return DropReason::kFragTooLarge;
 
   Key key{hdr.src.value(), hdr.dst.value(), hdr.ident, hdr.protocol};
   auto it = datagrams_.find(key);

@@ -251,3 +251,27 @@ TEST(Udp, ReadyChangesAreReported) {
 
 }  // namespace
 }  // namespace shunt::testing
+
+namespace shunt::testing {
+namespace {
+
+TEST(Gateway, OffLinkTrafficGoesToTheGatewayMac) {
+  Lan lan(0);
+  StackConfig cfg;
+  cfg.gateway = test_ip(2);  // the second stack plays the router
+  Stack& a = lan.add_stack(1500, cfg);
+  Stack& router = lan.add_stack();
+  RawHost& sniffer = lan.add_raw();
+  (void)sniffer;
+  auto s = a.udp_open();
+  ASSERT_TRUE(a.send_to(*s, bytes_of("via gw"), Endpoint{Ipv4Address(203, 0, 113, 9), 53}, lan.now()));
+  lan.sim.run_until_idle(1s);
+  // A resolved the gateway, not the far address, and sent the datagram to
+  // the gateway's MAC; the router is not 203.0.113.9 so it drops it.
+  EXPECT_EQ(a.arp_cache().state(test_ip(2)), ArpCache::State::kReachable);
+  EXPECT_FALSE(a.arp_cache().state(Ipv4Address(203, 0, 113, 9)));
+  EXPECT_EQ(router.stats().drop_count(DropReason::kIpNotForUs), 1u);
+}
+
+}  // namespace
+}  // namespace shunt::testing
