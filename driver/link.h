@@ -1,0 +1,98 @@
+// Link and address set-up through rtnetlink, with libnl-3 / libnl-route-3
+// (https://www.infradead.org/~tgr/libnl/doc/route.html). Nothing here runs
+// the `ip` command: the library and the `shunt` command do all link work
+// through a Netlink object.
+//
+//   auto nl = Netlink::open();                 // this network namespace
+//   nl->create_veth("shv0", "shv0p");
+//   nl->move_to_netns("shv0p", "shunt-peer");  // /var/run/netns/shunt-peer
+//   auto peer = Netlink::open("shunt-peer");   // a socket inside that netns
+//   peer->add_address("shv0p", *Ipv4Cidr::parse("198.18.1.1/24"));
+//   peer->set_up("shv0p", true);
+//
+// Every operation returns an error string meant for the user: one line that
+// names the operation, the object, what went wrong and, where there is one,
+// the fix (most often: CAP_NET_ADMIN is needed, see capabilities(7)).
+//
+// add_address and add_route replace an existing entry (NLM_F_REPLACE, see
+// rtnetlink(7)), so set-up code can run twice (`shunt lab up` is idempotent).
+//
+// A Netlink object owns one NETLINK_ROUTE socket, bound to the network
+// namespace it was opened in for its whole life (netlink(7): a socket keeps
+// the namespace it was created in). Not thread-safe: use one per thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "stack/base/addr.h"
+#include "stack/base/result.h"
+
+struct nl_sock;  // libnl, kept out of this header
+
+namespace shunt {
+
+// What the kernel reports about one interface (RTM_GETLINK).
+struct LinkInfo {
+  std::string name;
+  int ifindex = 0;
+  MacAddress mac;  // all zero for links without a hardware address
+  uint32_t mtu = 0;
+  bool up = false;  // administratively up (IFF_UP)
+  bool carrier =
+      false;  // lower layer up (IFF_LOWER_UP): a TAP with a reader, a veth whose peer is up
+  uint16_t arptype = 0;  // ARPHRD_* (1 = Ethernet, 772 = loopback)
+  std::string kind;      // "veth", "tun", "bridge", ...; empty for physical devices
+};
+
+using LinkResult = Expected<void, std::string>;
+
+class Netlink {
+ public:
+  // A socket in the calling thread's network namespace.
+  static Expected<Netlink, std::string> open();
+  // A socket in the named network namespace (/var/run/netns/NAME, as made by
+  // `ip netns add NAME`): the thread enters it with setns(2) just long enough
+  // to create the socket, then returns. Needs CAP_SYS_ADMIN.
+  static Expected<Netlink, std::string> open(std::string_view netns);
+
+  Netlink(Netlink&&) noexcept;
+  Netlink& operator=(Netlink&&) noexcept;
+  ~Netlink();
+
+  // Lookup by name.
+  Expected<LinkInfo, std::string> link(std::string_view name);
+
+  LinkResult set_up(std::string_view name, bool up);
+  LinkResult set_mtu(std::string_view name, uint32_t mtu);
+  LinkResult set_mac(std::string_view name, MacAddress mac);
+  // Adds (or replaces) `cidr` on the link, with the directed broadcast
+  // address set (like `ip addr add CIDR brd + dev NAME`).
+  LinkResult add_address(std::string_view name, Ipv4Cidr cidr);
+  // Removes the address; an address that is not there is not an error.
+  LinkResult remove_address(std::string_view name, Ipv4Cidr cidr);
+  // A veth pair (veth(4)), both ends down, in this namespace.
+  LinkResult create_veth(std::string_view name, std::string_view peer_name);
+  // Deletes a link (veth: both ends; TAP: also a persistent one).
+  LinkResult delete_link(std::string_view name);
+  // Moves a link into another network namespace, given by an open fd of
+  // that namespace (/proc/PID/ns/net, /var/run/netns/NAME) or by name. The
+  // link leaves this namespace; its addresses and up state are lost.
+  LinkResult move_to_netns(std::string_view name, int netns_fd);
+  LinkResult move_to_netns(std::string_view name, std::string_view netns);
+  // Adds (or replaces) a route in the main table: to `dst` through `gateway`
+  // on `dev`; an unspecified gateway makes a directly connected route.
+  LinkResult add_route(Ipv4Cidr dst, Ipv4Address gateway, std::string_view dev);
+
+ private:
+  explicit Netlink(nl_sock* sock) : sock_(sock) {}
+  nl_sock* sock_;
+};
+
+// Opens /var/run/netns/NAME (read-only, close-on-exec); the caller owns the
+// fd. The error says how to create the namespace.
+Expected<int, std::string> open_netns(std::string_view name);
+
+}  // namespace shunt
