@@ -56,7 +56,7 @@ struct TapOptions {
   };
   // Interface name, at most 15 characters. Empty: the kernel picks tapN
   // (only with a mode that may create).
-  std::string name;
+  std::string name{};
   Mode mode = Mode::kCreateOrAttach;
   // Keep the interface after the device closes (TUNSETPERSIST); delete it
   // later with Netlink::delete_link.
