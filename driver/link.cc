@@ -29,6 +29,8 @@ namespace {
 
 // IFNAMSIZ - 1 (netdevice(7)): the kernel rejects longer names with EINVAL.
 constexpr size_t kMaxIfName = 15;
+// IF_OPER_UP from linux/if.h (which clashes with net/if.h), RFC 2863.
+constexpr uint8_t kOperUp = 6;
 
 // Owners for libnl objects, which are reference counted (*_put drops one).
 struct LinkPut {
@@ -195,6 +197,7 @@ Expected<LinkInfo, std::string> Netlink::link(std::string_view name) {
   info.mtu = rtnl_link_get_mtu(p);
   info.up = (rtnl_link_get_flags(p) & IFF_UP) != 0;
   info.carrier = rtnl_link_get_carrier(p) != 0;
+  info.oper_up = rtnl_link_get_operstate(p) == kOperUp;
   info.arptype = static_cast<uint16_t>(rtnl_link_get_arptype(p));
   const char* kind = rtnl_link_get_type(p);
   info.kind = kind != nullptr ? kind : "";

@@ -38,13 +38,20 @@ namespace shunt {
 struct LinkInfo {
   std::string name;
   int ifindex = 0;
-  MacAddress mac;  // all zero for links without a hardware address
+  // All zero for links without a hardware address (loopback).
+  MacAddress mac;
   uint32_t mtu = 0;
-  bool up = false;  // administratively up (IFF_UP)
-  bool carrier =
-      false;  // lower layer up (IFF_LOWER_UP): a TAP with a reader, a veth whose peer is up
-  uint16_t arptype = 0;  // ARPHRD_* (1 = Ethernet, 772 = loopback)
-  std::string kind;      // "veth", "tun", "bridge", ...; empty for physical devices
+  // Administratively up (IFF_UP).
+  bool up = false;
+  // Lower layer up (IFF_LOWER_UP): a TAP with a reader, a veth whose peer is up.
+  bool carrier = false;
+  // RFC 2863 operational state "up" (Documentation/networking/operstates.rst):
+  // the kernel passes traffic. The link watch sets it shortly after carrier.
+  bool oper_up = false;
+  // ARPHRD_* (1 = Ethernet, 772 = loopback).
+  uint16_t arptype = 0;
+  // "veth", "tun", "bridge", ...; empty for physical devices.
+  std::string kind;
 };
 
 using LinkResult = Expected<void, std::string>;

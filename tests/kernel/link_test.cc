@@ -74,6 +74,13 @@ TEST_F(LinkTest, VethPairMtuMacUpAddressesAndRoutes) {
   ASSERT_TRUE(nl_->set_up(b, true).ok());
   EXPECT_TRUE(nl_->link(a)->up);
   EXPECT_TRUE(nl_->link(a)->carrier);  // the peer is up
+  // The operational state follows through the kernel's link watch.
+  bool oper_up = false;
+  for (int i = 0; i < 100 && !oper_up; ++i) {
+    oper_up = nl_->link(a)->oper_up;
+    if (!oper_up) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(oper_up);
   ASSERT_TRUE(nl_->set_up(b, false).ok());
   EXPECT_FALSE(nl_->link(b)->up);
   EXPECT_FALSE(nl_->link(a)->carrier);

@@ -168,6 +168,24 @@ TEST_F(TapTest, KernelResolvesStackAndExchangesUdp) {
   EXPECT_NE(neigh.find(kStackMac.to_string()), std::string::npos) << neigh;
 }
 
+TEST_F(TapTest, LinkDownDropsFramesAndRecoversWhenUp) {
+  auto tap = open_configured_tap();
+  ASSERT_NE(tap, nullptr);
+  auto nl = Netlink::open();
+  ASSERT_TRUE(nl.ok()) << nl.error();
+  ASSERT_TRUE(nl->set_up(tap->name(), false).ok());
+  send(*tap, arp(1, MacAddress::broadcast(), kStackMac, kStackIp, MacAddress(), kHostIp));
+  EXPECT_EQ(tap->stats().tx_dropped, 1u);
+  EXPECT_EQ(tap->last_tx_error(), EIO);  // tun_get_user() refuses while down
+  std::vector<PacketBuffer> out;
+  EXPECT_EQ(tap->receive(out, 8, now()), 0u);
+
+  ASSERT_TRUE(nl->set_up(tap->name(), true).ok());
+  // The address and its routes went with the link; put the address back.
+  ASSERT_TRUE(nl->add_address(tap->name(), Ipv4Cidr(kHostIp, 24)).ok());
+  EXPECT_TRUE(resolve_host(*tap).has_value());
+}
+
 TEST_F(TapTest, PersistentTapCanBeAttachedAndDeleted) {
   const std::string name = ifname("p");
   {
