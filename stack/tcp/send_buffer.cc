@@ -1,0 +1,131 @@
+#include "stack/tcp/send_buffer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "stack/base/check.h"
+
+namespace shunt::tcp {
+
+namespace detail {
+
+void BlockRing::grow_slots(size_t min_slots) {
+  size_t n = std::max<size_t>(slots_.size(), 4);
+  while (n < min_slots) n *= 2;
+  if (n == slots_.size()) return;
+  std::vector<Block> grown(n);
+  for (size_t i = 0; i < count_; ++i) {
+    grown[i] = std::move(slots_[(head_ + i) & (slots_.size() - 1)]);
+  }
+  slots_ = std::move(grown);
+  head_ = 0;
+}
+
+uint8_t* BlockRing::ensure(size_t i) {
+  if (i >= count_) {
+    if (i >= slots_.size()) grow_slots(i + 1);
+    count_ = i + 1;  // the new slots are empty: slots outside [head, head+count) are null
+  }
+  Block& slot = slots_[(head_ + i) & (slots_.size() - 1)];
+  if (!slot) {
+    if (!free_.empty()) {
+      slot = std::move(free_.back());
+      free_.pop_back();
+    } else {
+      // Uninitialised: every byte is written before it is read.
+      slot = std::make_unique_for_overwrite<uint8_t[]>(kBlockSize);
+      ++allocations_;
+    }
+    ++in_use_;
+  }
+  return slot.get();
+}
+
+void BlockRing::release(Block b) {
+  --in_use_;
+  if (in_use_ + free_.size() < max_blocks_) free_.push_back(std::move(b));
+}
+
+void BlockRing::pop_front() {
+  SHUNT_CHECK(count_ > 0);
+  Block& slot = slots_[head_];
+  if (slot) release(std::move(slot));
+  slot.reset();  // keeps the invariant that slots outside the live range are null
+  head_ = (head_ + 1) & (slots_.size() - 1);
+  --count_;
+}
+
+void BlockRing::clear(size_t keep_cached) {
+  while (count_ > 0) pop_front();
+  head_ = 0;
+  if (free_.size() > keep_cached) free_.resize(keep_cached);
+}
+
+}  // namespace detail
+
+namespace {
+constexpr size_t kB = SendBuffer::kBlockSize;
+}  // namespace
+
+// Blocks the data can span: ceil(capacity / B), plus one because the front
+// need not be block-aligned.
+size_t SendBuffer::max_blocks_for(size_t capacity) {
+  return (capacity + kB - 1) / kB + 1;
+}
+
+SendBuffer::SendBuffer(size_t capacity) : capacity_(capacity) {
+  blocks_.set_max_blocks(max_blocks_for(capacity));
+}
+
+void SendBuffer::set_capacity(size_t c) {
+  capacity_ = c;
+  blocks_.set_max_blocks(max_blocks_for(c));
+}
+
+size_t SendBuffer::append(std::span<const uint8_t> data) {
+  const size_t n = std::min(data.size(), space());
+  size_t pos = front_ + size_;
+  size_t done = 0;
+  while (done < n) {
+    const size_t off = pos % kB;
+    const size_t chunk = std::min(kB - off, n - done);
+    std::memcpy(blocks_.ensure(pos / kB) + off, data.data() + done, chunk);
+    done += chunk;
+    pos += chunk;
+  }
+  size_ += n;
+  return n;
+}
+
+void SendBuffer::copy_out(size_t offset, std::span<uint8_t> out) const {
+  SHUNT_CHECK(offset <= size_ && out.size() <= size_ - offset);
+  size_t pos = front_ + offset;
+  size_t done = 0;
+  while (done < out.size()) {
+    const size_t off = pos % kB;
+    const size_t chunk = std::min(kB - off, out.size() - done);
+    std::memcpy(out.data() + done, blocks_.get(pos / kB) + off, chunk);
+    done += chunk;
+    pos += chunk;
+  }
+}
+
+void SendBuffer::consume(size_t n) {
+  SHUNT_CHECK(n <= size_);
+  size_ -= n;
+  if (size_ == 0) {
+    // Drained: start again at the beginning of a block, keeping one block so
+    // that request/response traffic does not allocate per write.
+    blocks_.clear(1);
+    front_ = 0;
+    return;
+  }
+  front_ += n;
+  while (front_ >= kB) {
+    blocks_.pop_front();
+    front_ -= kB;
+  }
+}
+
+}  // namespace shunt::tcp
