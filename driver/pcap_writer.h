@@ -44,7 +44,7 @@ class PcapWriter {
   static constexpr uint32_t kLinktypeEthernet = 1;
   static constexpr size_t kFileHeaderLen = 24;
   static constexpr size_t kRecordHeaderLen = 16;
-  static constexpr size_t kBufferSize = 64 * 1024;
+  static constexpr size_t kBufferSize = size_t{64} * 1024;
 
   // Creates (or truncates) `path` and writes the file header. The error is
   // one line for the user, naming the file and the reason.

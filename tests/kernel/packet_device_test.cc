@@ -364,7 +364,7 @@ TEST_F(PacketTest, TcpGsoSuperFrameArrivesWholeWithChecksum) {
   ASSERT_TRUE(big.has_value()) << "no GSO frame larger than the MTU arrived";
   auto ip = parse_ipv4(*big);
   EXPECT_TRUE(l4_checksum_ok(*ip));
-  const size_t header = (ip->l4[12] >> 4) * 4u;
+  const size_t header = static_cast<size_t>(ip->l4[12] >> 4) * 4;
   const std::string payload(ip->l4.begin() + header, ip->l4.end());
   EXPECT_GT(payload.size(), 1460u);
   EXPECT_EQ(payload, data.substr(0, payload.size()));

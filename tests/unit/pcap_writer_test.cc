@@ -33,7 +33,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
 
 // Removes the file when the test ends, pass or fail.
 struct TempFile {
-  explicit TempFile(std::string n) : path(temp_path(n)) {}
+  explicit TempFile(const std::string& n) : path(temp_path(n)) {}
   ~TempFile() { std::remove(path.c_str()); }
   std::string path;
 };
