@@ -17,6 +17,8 @@
 //   4.20) drops them in the kernel, and frames marked PACKET_OUTGOING in
 //   sll_pkttype are also skipped if the option is missing.
 // - Batched: recvmmsg(2) and sendmmsg(2), up to kBatch frames per syscall.
+//   The device keeps up to kBatch empty receive buffers from the pool
+//   between calls (they count in BufferPool::outstanding()).
 // - PACKET_AUXDATA delivers a struct tpacket_auxdata per frame. A frame from
 //   a local sender (the veth peer) usually has CHECKSUM_PARTIAL: its TCP or
 //   UDP checksum field holds only the pseudo-header sum, because the
@@ -37,6 +39,8 @@
 // - Frames with a VLAN tag that the kernel already removed
 //   (TP_STATUS_VLAN_VALID) belong to a VLAN the stack does not serve; they
 //   are dropped and counted.
+// - Not thread-safe: like the BufferPool its receive buffers come from, a
+//   device is used under its stack's lock (design.md section 3).
 #pragma once
 
 #include <array>

@@ -18,6 +18,8 @@
 // - A frame the kernel cannot take (EAGAIN, ENOBUFS, EIO while the link is
 //   being torn down, ...) is dropped and counted (stats().tx_dropped, with
 //   last_tx_error()); nothing here blocks or throws.
+// - Not thread-safe: like the BufferPool its receive buffers come from, a
+//   device is used under its stack's lock (design.md section 3).
 //
 // Offloads (design.md section 8, planned): with IFF_VNET_HDR every frame in
 // both directions is preceded by a struct virtio_net_hdr (TUNSETVNETHDRSZ)
