@@ -115,9 +115,9 @@ void SendBuffer::consume(size_t n) {
   SHUNT_CHECK(n <= size_);
   size_ -= n;
   if (size_ == 0) {
-    // Drained: start again at the beginning of a block, keeping one block so
-    // that request/response traffic does not allocate per write.
-    blocks_.clear(1);
+    // Drained: start again at the beginning of a block, keeping a few blocks
+    // so that a writer that keeps the buffer nearly empty does not allocate.
+    blocks_.clear(detail::BlockRing::kCachedWhenEmpty);
     front_ = 0;
     return;
   }

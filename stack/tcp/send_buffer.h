@@ -5,8 +5,8 @@
 //
 // Storage: a chain of fixed 16 KiB blocks (detail::BlockRing) rather than a
 // ring buffer of the full capacity, so that
-//   - memory follows what is held, not SO_SNDBUF (an idle connection keeps at
-//     most one cached block; trim() releases that too);
+//   - memory follows what is held, not SO_SNDBUF (an emptied buffer keeps at
+//     most BlockRing::kCachedWhenEmpty blocks; trim() releases those too);
 //   - growing or shrinking the capacity never moves data;
 //   - acknowledged blocks are recycled through a free list bounded by the
 //     capacity, so a bulk transfer allocates nothing in steady state.
@@ -34,6 +34,10 @@ namespace detail {
 class BlockRing {
  public:
   static constexpr size_t kBlockSize = 16 * 1024;
+  // Blocks kept for reuse when a buffer empties: enough that a reader or
+  // writer that keeps the buffer nearly empty allocates nothing, few enough
+  // that an idle connection holds at most 64 KiB per buffer (trim() frees it).
+  static constexpr size_t kCachedWhenEmpty = 4;
 
   BlockRing() = default;
   BlockRing(BlockRing&&) noexcept = default;

@@ -131,13 +131,18 @@ TEST(SendBuffer, MemoryFollowsContentNotCapacity) {
   ASSERT_EQ(b.append(p.at(0, 100)), 100u);
   EXPECT_EQ(b.memory(), kB);
   b.consume(100);
-  EXPECT_EQ(b.memory(), kB);  // one block cached for the next write
+  EXPECT_EQ(b.memory(), kB);  // the block stays cached for the next write
   const uint64_t allocs = b.block_allocations();
   for (int i = 0; i < 100; ++i) {  // request/response: no allocation per write
     ASSERT_EQ(b.append(p.at(0, 100)), 100u);
     b.consume(100);
   }
   EXPECT_EQ(b.block_allocations(), allocs);
+  // A burst of ten blocks: once drained, a few blocks stay cached, not ten.
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(b.append(p.at(0, kB)), kB);
+  EXPECT_EQ(b.memory(), 10 * kB);
+  b.consume(b.size());
+  EXPECT_EQ(b.memory(), detail::BlockRing::kCachedWhenEmpty * kB);
   b.trim();
   EXPECT_EQ(b.memory(), 0u);
 }
