@@ -31,7 +31,7 @@ void BM_UdpDatagrams(benchmark::State& state) {
   (void)b.set_option(rx, SockOpt::kRcvBuf, 1 << 20);
   (void)b.bind(rx, {Ipv4Address::any(), 9});
   SocketId tx = *a.udp_open();
-  (void)a.connect(tx, {Ipv4Address(198, 18, 0, 2), 9});
+  (void)a.connect(tx, {Ipv4Address(198, 18, 0, 2), 9}, sim.now());
   std::vector<uint8_t> out(payload, 'x'), in(65536);
   // Resolve ARP before measuring.
   (void)a.send_to(tx, out, std::nullopt, sim.now());

@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SocketId echo = *stack.udp_open();
     (void)stack.bind(echo, {Ipv4Address::any(), 7});
     SocketId conn = *stack.udp_open();
-    (void)stack.connect(conn, {Ipv4Address(198, 18, 0, 1), 53});
+    (void)stack.connect(conn, {Ipv4Address(198, 18, 0, 1), 53}, now);
     std::vector<uint8_t> buf(70000);
     while (size > 0) {
       size_t len = size;

@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
   sim.add_host(client, faults);
   sim.add_host(echo, link.b);
   SocketId cli = *client.udp_open();
-  (void)client.connect(cli, {server_cfg.address->address(), 7});
+  (void)client.connect(cli, {server_cfg.address->address(), 7}, sim.now());
 
   fmt::print("shunt-sim-demo: client 198.18.0.2 -> UDP echo server 198.18.0.1:7, {} requests,\n"
              "{}% loss and {} ms delay each way on the client's link (seed {})\n\n",

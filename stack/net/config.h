@@ -7,6 +7,7 @@
 
 #include "stack/base/addr.h"
 #include "stack/base/time.h"
+#include "stack/tcp/tcp_config.h"
 
 namespace shunt {
 
@@ -67,6 +68,7 @@ struct StackConfig {
   ReassemblyConfig reassembly;
   IcmpConfig icmp;
   UdpConfig udp;
+  tcp::TcpConfig tcp;
 };
 
 }  // namespace shunt

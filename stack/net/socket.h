@@ -32,6 +32,7 @@ inline constexpr uint32_t kReadHangup = 1u << 4;
 namespace msg_flag {
 inline constexpr uint32_t kPeek = 1u << 0;   // MSG_PEEK: leave the data queued
 inline constexpr uint32_t kTrunc = 1u << 1;  // MSG_TRUNC: report the real datagram length
+inline constexpr uint32_t kMore = 1u << 2;   // MSG_MORE: more data follows (TCP: like a cork)
 }  // namespace msg_flag
 
 enum class SockOpt : uint8_t {
@@ -40,6 +41,17 @@ enum class SockOpt : uint8_t {
   kRcvBuf,     // SO_RCVBUF (bytes; Linux doubles the value asked for, and so do we)
   kSndBuf,     // SO_SNDBUF
   kTtl,        // IP_TTL
+  // TCP (tcp(7)); times in seconds like the socket options.
+  kNoDelay,      // TCP_NODELAY
+  kCork,         // TCP_CORK
+  kKeepAlive,    // SO_KEEPALIVE
+  kKeepIdle,     // TCP_KEEPIDLE
+  kKeepIntvl,    // TCP_KEEPINTVL
+  kKeepCnt,      // TCP_KEEPCNT
+  kMaxSeg,       // TCP_MAXSEG
+  kLinger,       // SO_LINGER: seconds, or -1 for off
+  kQuickAck,     // TCP_QUICKACK
+  kUserTimeout,  // TCP_USER_TIMEOUT, milliseconds
 };
 
 }  // namespace shunt

@@ -20,7 +20,10 @@ Stack::Stack(NetDevice& device, BufferPool& pool, const StackConfig& config)
       ports_(config.ephemeral_low, config.ephemeral_high, rng_),
       icmp_errors_(config.icmp.errors_per_sec, config.icmp.error_burst),
       ident_key_{rng_.next(), rng_.next()},
-      ident_buckets_(2048) {
+      ident_buckets_(2048),
+      isn_(rng_),
+      cookies_(rng_),
+      ts_key_{rng_.next(), rng_.next()} {
   // IP IDs come from hashed per-destination counters with random starts
   // (like Linux's ip_idents), so they do not leak a global packet count.
   for (auto& b : ident_buckets_) b = static_cast<uint32_t>(rng_.next());
@@ -52,12 +55,16 @@ void Stack::poll(Instant now) {
   }
   run_arp_timers(now);
   run_reassembly_timers(now);
+  run_tcp_timers(now);
+  last_now_ = now;
   flush(now);
 }
 
 Instant Stack::next_deadline() const {
   if (!announced_ || !loopback_.empty() || !tx_.empty()) return Instant::min();
-  return std::min(arp_.next_deadline(), reasm_.next_deadline());
+  Instant t = std::min(arp_.next_deadline(), reasm_.next_deadline());
+  if (!tcp_timers_.empty()) t = std::min(t, tcp_timers_.front().at);
+  return t;
 }
 
 void Stack::transmit(PacketBuffer frame) {
@@ -100,7 +107,7 @@ const UdpSocket* Stack::udp(SocketId s) const {
   return slots_[s.slot].udp.get();
 }
 
-Result<SocketId> Stack::udp_open() {
+Result<SocketId> Stack::open_slot() {
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -109,24 +116,52 @@ Result<SocketId> Stack::udp_open() {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
   }
-  auto u = std::make_unique<UdpSocket>();
-  u->rcvbuf = cfg_.udp.rcvbuf;
-  u->sndbuf = cfg_.udp.sndbuf;
-  slots_[slot].udp = std::move(u);
   slots_[slot].changed = false;
   ++live_sockets_;
   return SocketId{slot, slots_[slot].generation};
 }
 
-Result<> Stack::close(SocketId s) {
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  udp_unhash(s, *u);
+Result<SocketId> Stack::udp_open() {
+  auto id = open_slot();
+  auto u = std::make_unique<UdpSocket>();
+  u->rcvbuf = cfg_.udp.rcvbuf;
+  u->sndbuf = cfg_.udp.sndbuf;
+  slots_[id->slot].udp = std::move(u);
+  return id;
+}
+
+Result<SocketId> Stack::tcp_open() {
+  auto id = open_slot();
+  slots_[id->slot].tcp = std::make_unique<TcpSocket>();
+  return id;
+}
+
+TcpSocket* Stack::tcp(SocketId s) {
+  if (s.slot >= slots_.size() || slots_[s.slot].generation != s.generation) return nullptr;
+  return slots_[s.slot].tcp.get();
+}
+
+const TcpSocket* Stack::tcp(SocketId s) const {
+  if (s.slot >= slots_.size() || slots_[s.slot].generation != s.generation) return nullptr;
+  return slots_[s.slot].tcp.get();
+}
+
+Result<> Stack::close(SocketId s, Instant now) {
+  last_now_ = now;
+  if (TcpSocket* t = tcp(s)) {
+    if (auto r = tcp_close(s, *t, now); !r) return r;
+  } else if (UdpSocket* u = udp(s)) {
+    udp_unhash(s, *u);
+  } else {
+    return Error::kBadFd;
+  }
   Slot& slot = slots_[s.slot];
   slot.udp.reset();
+  slot.tcp.reset();
   ++slot.generation;
   free_slots_.push_back(s.slot);
   --live_sockets_;
+  flush(now);
   return {};
 }
 

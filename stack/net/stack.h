@@ -30,7 +30,9 @@
 #include "stack/net/socket.h"
 #include "stack/net/stats.h"
 #include "stack/net/token_bucket.h"
+#include "stack/net/tcp_socket.h"
 #include "stack/net/udp_socket.h"
+#include "stack/tcp/isn.h"
 #include "stack/wire/ipv4.h"
 
 namespace shunt {
@@ -40,6 +42,11 @@ struct RecvResult {
   size_t datagram_len = 0;    // the whole datagram's length (> copied when truncated)
   Endpoint from;
   bool truncated() const { return datagram_len > copied; }
+};
+
+struct AcceptResult {
+  SocketId socket;
+  Endpoint peer;
 };
 
 class Stack {
@@ -70,18 +77,42 @@ class Stack {
   // once), for the preload layer to wake waiters.
   void take_ready_changes(std::vector<SocketId>& out);
 
-  // ---- UDP socket API (errors as Linux gives them, see udp(7)) -----------
+  // ---- socket API (errors as Linux gives them: udp(7), tcp(7)) ----------
   Result<SocketId> udp_open();
+  Result<SocketId> tcp_open();
   Result<> bind(SocketId s, Endpoint local);
-  Result<> connect(SocketId s, Endpoint remote);
+  // UDP: sets the peer. TCP: starts the handshake and returns kInProgress
+  // (the caller waits for kWritable, then reads take_error()), or kIsConn,
+  // kAlready, kConnRefused... as Linux's non-blocking connect.
+  Result<> connect(SocketId s, Endpoint remote, Instant now);
   // connect(AF_UNSPEC): forget the peer (and an implicit local address).
   Result<> disconnect(SocketId s);
-  // Sends one datagram to `to`, or to the connected peer when nullopt.
-  Result<size_t> send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now);
-  // One datagram; kAgain when none is queued. A pending error (ICMP) is
-  // returned once instead, as Linux does.
-  Result<RecvResult> recv_from(SocketId s, MutableBytes buf, uint32_t flags = 0);
-  Result<> close(SocketId s);
+  // UDP: one datagram to `to`, or to the connected peer when nullopt.
+  // TCP: `to` is ignored; returns the bytes taken into the send buffer.
+  Result<size_t> send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now,
+                         uint32_t flags = 0);
+  // UDP: one datagram; kAgain when none is queued. A pending error (ICMP)
+  // is returned once instead, as Linux does. TCP: stream bytes, 0 at EOF.
+  Result<RecvResult> recv_from(SocketId s, MutableBytes buf, uint32_t flags, Instant now);
+  Result<RecvResult> recv_from(SocketId s, MutableBytes buf, uint32_t flags = 0) {
+    return recv_from(s, buf, flags, last_now_);
+  }
+  Result<> close(SocketId s, Instant now);
+  Result<> close(SocketId s) { return close(s, last_now_); }
+  // ---- TCP only ----------------------------------------------------------
+  Result<> listen(SocketId s, int backlog, Instant now);
+  Result<AcceptResult> accept(SocketId s, Instant now);
+  // shutdown(2): SHUT_RD, SHUT_WR or both.
+  Result<> shutdown(SocketId s, bool read, bool write, Instant now);
+  Result<tcp::TcpInfo> tcp_info(SocketId s, Instant now) const;
+  Result<> set_congestion(SocketId s, std::string_view name, Instant now);
+  Result<std::string> get_congestion(SocketId s) const;
+  // SIOCOUTQ: bytes not yet acknowledged (TCP) / 0 (UDP).
+  Result<size_t> unsent_bytes(SocketId s) const;
+  // Connections in the 4-tuple table (any state but CLOSED, TIME-WAIT
+  // included, orphans included).
+  size_t tcp_connection_count() const { return conns_.size(); }
+  const tcp::TcpConfig& tcp_config() const { return cfg_.tcp; }
   Result<Endpoint> local_endpoint(SocketId s) const;
   Result<Endpoint> remote_endpoint(SocketId s) const;
   Result<> set_option(SocketId s, SockOpt opt, int value);
@@ -90,8 +121,10 @@ class Stack {
   Result<uint32_t> readiness(SocketId s) const;
   // SO_ERROR: the pending error, cleared by reading it.
   Result<std::optional<Error>> take_error(SocketId s);
-  // FIONREAD / SIOCINQ on UDP: the size of the next datagram.
+  // FIONREAD / SIOCINQ: the size of the next datagram (UDP) or the bytes
+  // readable (TCP).
   Result<size_t> next_datagram_size(SocketId s) const;
+  bool is_tcp(SocketId s) const { return tcp(s) != nullptr; }
 
  private:
   // Where an inbound IP packet came from and what it looked like, for ICMP
@@ -148,6 +181,35 @@ class Stack {
   bool udp_port_conflict(const UdpSocket& u, Endpoint local) const;
   void udp_unhash(SocketId s, UdpSocket& u);
   void mark_changed(SocketId s);
+  Result<SocketId> open_slot();
+
+  // stack_tcp.cc
+  void tcp_input(IpInput& in, PacketBuffer payload, Instant now);
+  void tcp_listen_input(SocketId lid, TcpSocket& l, const tcp::FourTuple& t,
+                        const wire::TcpRepr& seg, Bytes payload, Instant now);
+  void tcp_send_reset_for(const tcp::FourTuple& t, const wire::TcpRepr& seg, uint32_t payload_len,
+                          Instant now);
+  void tcp_transmit(const tcp::FourTuple& t, wire::TcpRepr& hdr, PacketBuffer payload,
+                    uint64_t owner, Instant now);
+  // Sends what the connection queued, reschedules its timer, reports
+  // readiness, and retires it when it is done.
+  void tcp_after(tcp::TcpConnection* c, Instant now);
+  void tcp_retire(tcp::TcpConnection* c);
+  void tcp_icmp_error(const tcp::FourTuple& t, Error e, bool fatal, bool frag_needed, uint16_t mtu,
+                      Instant now);
+  void run_tcp_timers(Instant now);
+  TcpSocket* tcp(SocketId s);
+  const TcpSocket* tcp(SocketId s) const;
+  TcpSocket* find_listener(Endpoint local);
+  SocketId find_listener_id(Endpoint local) const;
+  bool tcp_port_conflict(const TcpSocket& sock, Endpoint local) const;
+  Result<> tcp_bind(SocketId s, TcpSocket& t, Endpoint local);
+  Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
+  Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
+  void tcp_unbind(SocketId s, TcpSocket& t);
+  uint64_t ts_offset_for(const tcp::FourTuple& t) const;
+  Result<> tcp_set_option(SocketId s, SockOpt opt, int value);
+  Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
 
   NetDevice& device_;
   BufferPool& pool_;
@@ -174,6 +236,7 @@ class Stack {
   struct Slot {
     uint32_t generation = 1;
     std::unique_ptr<UdpSocket> udp;
+    std::unique_ptr<TcpSocket> tcp;
     bool changed = false;
   };
   std::vector<Slot> slots_;
@@ -182,6 +245,24 @@ class Stack {
   uint64_t bind_counter_ = 0;
   std::unordered_multimap<uint16_t, SocketId> udp_ports_;
   std::vector<SocketId> changed_;
+  Instant last_now_{};
+
+  // TCP: every connection by 4-tuple (non-owning; sockets, listeners and
+  // the orphan set own them), bound and listening sockets by port, a
+  // timer heap of (deadline, connection) with lazy re-checks.
+  tcp::IsnGenerator isn_;
+  tcp::SynCookies cookies_;
+  SipKey ts_key_;
+  std::unordered_map<tcp::FourTuple, tcp::TcpConnection*> conns_;
+  std::unordered_map<tcp::TcpConnection*, std::unique_ptr<tcp::TcpConnection>> orphans_;
+  std::unordered_multimap<uint16_t, SocketId> tcp_ports_;
+  struct TimerEntry {
+    Instant at;
+    tcp::FourTuple tuple;
+    bool operator>(const TimerEntry& o) const { return at > o.at; }
+  };
+  std::vector<TimerEntry> tcp_timers_;  // a min-heap
+  std::vector<tcp::TcpConnection*> tcp_due_;
 };
 
 }  // namespace shunt

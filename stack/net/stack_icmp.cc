@@ -121,6 +121,14 @@ void Stack::icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quo
       return;
     }
   }
+  if (protocol == wire::ip_proto::kTcp) {
+    tcp::FourTuple t{{src, sport}, {dst, dport}};
+    if (conns_.count(t) != 0) {
+      const bool frag = type == wire::icmp_type::kDestUnreachable && code == wire::icmp_code::kFragNeeded;
+      tcp_icmp_error(t, m.error, m.fatal, frag, mtu, last_now_);
+      return;
+    }
+  }
   count_drop(stats_, DropReason::kIcmpErrorNoSocket);
 }
 
@@ -187,6 +195,9 @@ void Stack::neighbour_failed(uint64_t owner) {
   if (UdpSocket* u = udp(s)) {
     u->pending_error = Error::kHostUnreach;
     mark_changed(s);
+  } else if (TcpSocket* t = tcp(s); t != nullptr && t->conn && !t->conn->done()) {
+    // As an ICMP host unreachable would: fails a connect in progress.
+    tcp_icmp_error(t->conn->tuple(), Error::kHostUnreach, false, false, 0, last_now_);
   }
 }
 

@@ -85,6 +85,9 @@ void Stack::ip_deliver(IpInput& in, PacketBuffer payload, Instant now) {
     case wire::ip_proto::kUdp:
       ++stats_.ip.InDelivers;
       return udp_input(in, std::move(payload), now);
+    case wire::ip_proto::kTcp:
+      ++stats_.ip.InDelivers;
+      return tcp_input(in, std::move(payload), now);
     default:
       // RFC 1122 3.2.2.1: protocol unreachable for a transport we lack.
       ++stats_.ip.InUnknownProtos;

@@ -13,6 +13,7 @@ void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
 }  // namespace
 
 void Stack::receive(PacketBuffer frame, Instant now) {
+  last_now_ = now;
   ++stats_.link.InFrames;
   stats_.link.InBytes += frame.size();
   ethernet_input(std::move(frame), now);

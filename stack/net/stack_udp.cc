@@ -47,6 +47,7 @@ void Stack::udp_unhash(SocketId s, UdpSocket& u) {
 }
 
 Result<> Stack::bind(SocketId s, Endpoint local) {
+  if (TcpSocket* t = tcp(s)) return tcp_bind(s, *t, local);
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   if (u->bound) return Error::kInval;
@@ -89,7 +90,9 @@ Result<> Stack::udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> r
   return {};
 }
 
-Result<> Stack::connect(SocketId s, Endpoint remote) {
+Result<> Stack::connect(SocketId s, Endpoint remote, Instant now) {
+  last_now_ = now;
+  if (TcpSocket* t = tcp(s)) return tcp_connect(s, *t, remote, now);
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   if (!cfg_.address) return Error::kNetUnreach;
@@ -113,6 +116,7 @@ Result<> Stack::connect(SocketId s, Endpoint remote) {
 }
 
 Result<> Stack::disconnect(SocketId s) {
+  if (tcp(s) != nullptr) return Error::kOpNotSupp;  // TCP AF_UNSPEC connect: not supported
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   u->remote.reset();
@@ -129,7 +133,16 @@ Result<> Stack::disconnect(SocketId s) {
   return {};
 }
 
-Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now) {
+Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now,
+                              uint32_t flags) {
+  last_now_ = now;
+  if (TcpSocket* t = tcp(s)) {
+    if (t->listening || !t->conn) return Error::kNotConn;  // Linux: EPIPE for never-connected? ENOTCONN
+    auto r = t->conn->send(data, (flags & msg_flag::kMore) != 0, now);
+    tcp_after(t->conn.get(), now);
+    flush(now);
+    return r;
+  }
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   if (u->pending_error) {
@@ -176,7 +189,20 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
   return data.size();
 }
 
-Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags) {
+Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags, Instant now) {
+  last_now_ = now;
+  if (TcpSocket* t = tcp(s)) {
+    if (t->listening || !t->conn) return Error::kNotConn;
+    auto r = t->conn->recv(buf, (flags & msg_flag::kPeek) != 0, now);
+    tcp_after(t->conn.get(), now);
+    flush(now);
+    if (!r) return r.error();
+    RecvResult out;
+    out.copied = *r;
+    out.datagram_len = *r;
+    out.from = t->conn->tuple().remote;
+    return out;
+  }
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   // Linux __skb_recv_udp reports a pending error before queued data.
@@ -281,12 +307,19 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
 }
 
 Result<Endpoint> Stack::local_endpoint(SocketId s) const {
+  if (const TcpSocket* t = tcp(s)) return t->conn ? t->conn->tuple().local : t->local;
   const UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   return u->local;
 }
 
 Result<Endpoint> Stack::remote_endpoint(SocketId s) const {
+  if (const TcpSocket* t = tcp(s)) {
+    // Linux getpeername: ENOTCONN unless connected (a connection that was
+    // reset still has its peer until the socket is closed).
+    if (!t->conn || t->conn->state() == tcp::TcpState::kSynSent) return Error::kNotConn;
+    return t->conn->tuple().remote;
+  }
   const UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   if (!u->remote) return Error::kNotConn;
@@ -294,6 +327,7 @@ Result<Endpoint> Stack::remote_endpoint(SocketId s) const {
 }
 
 Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
+  if (tcp(s) != nullptr) return tcp_set_option(s, opt, value);
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   switch (opt) {
@@ -322,11 +356,13 @@ Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
       if (value < 1 || value > 255) return Error::kInval;
       u->ttl = static_cast<uint8_t>(value);
       return {};
+    default:
+      return Error::kNoProtoOpt;
   }
-  return Error::kNoProtoOpt;
 }
 
 Result<int> Stack::get_option(SocketId s, SockOpt opt) const {
+  if (tcp(s) != nullptr) return tcp_get_option(s, opt);
   const UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   switch (opt) {
@@ -335,11 +371,17 @@ Result<int> Stack::get_option(SocketId s, SockOpt opt) const {
     case SockOpt::kRcvBuf: return static_cast<int>(u->rcvbuf);
     case SockOpt::kSndBuf: return static_cast<int>(u->sndbuf);
     case SockOpt::kTtl: return u->ttl != 0 ? u->ttl : cfg_.default_ttl;
+    default: return Error::kNoProtoOpt;
   }
-  return Error::kNoProtoOpt;
 }
 
 Result<uint32_t> Stack::readiness(SocketId s) const {
+  if (const TcpSocket* t = tcp(s)) {
+    if (t->listening) return t->accept_queue.empty() ? 0u : readiness::kReadable;
+    // An unconnected socket: Linux poll reports POLLOUT | POLLHUP.
+    if (!t->conn) return readiness::kWritable | readiness::kHangup;
+    return t->conn->readiness();
+  }
   const UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   uint32_t r = readiness::kWritable;
@@ -349,6 +391,12 @@ Result<uint32_t> Stack::readiness(SocketId s) const {
 }
 
 Result<std::optional<Error>> Stack::take_error(SocketId s) {
+  if (TcpSocket* t = tcp(s)) {
+    if (!t->conn) return std::optional<Error>();
+    auto e = t->conn->take_error();
+    if (e) mark_changed(s);
+    return e;
+  }
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   std::optional<Error> e = u->pending_error;
@@ -358,6 +406,10 @@ Result<std::optional<Error>> Stack::take_error(SocketId s) {
 }
 
 Result<size_t> Stack::next_datagram_size(SocketId s) const {
+  if (const TcpSocket* t = tcp(s)) {
+    if (t->listening) return Error::kInval;  // Linux: FIONREAD on a listener is EINVAL
+    return t->conn ? t->conn->readable() : size_t{0};
+  }
   const UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   return u->rx.empty() ? size_t{0} : u->rx.front().payload.size();

@@ -37,6 +37,11 @@ void Stats::for_each(const std::function<void(std::string_view, std::string_view
     auto f = SHUNT_VISIT("Udp", s);
     SHUNT_UDP_COUNTERS(SHUNT_ONE)
   }
+  {
+    const auto& s = tcp;
+    auto f = SHUNT_VISIT("Tcp", s);
+    SHUNT_TCP_COUNTERS(SHUNT_ONE)
+  }
 #undef SHUNT_ONE
 #undef SHUNT_VISIT
   for (size_t i = 0; i < kDropReasonCount; ++i) {

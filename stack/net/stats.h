@@ -33,6 +33,13 @@ namespace shunt {
   X(InDatagrams) X(NoPorts) X(InErrors) X(OutDatagrams) X(RcvbufErrors)          \
   X(SndbufErrors) X(InCsumErrors)
 
+// Tcp and TcpExt as in /proc/net/snmp and /proc/net/netstat.
+#define SHUNT_TCP_COUNTERS(X)                                                    \
+  X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) X(InSegs)        \
+  X(OutSegs) X(RetransSegs) X(InErrs) X(OutRsts) X(InCsumErrors)                 \
+  X(ListenOverflows) X(ListenDrops) X(SyncookiesSent) X(SyncookiesRecv)          \
+  X(SyncookiesFailed) X(TimeWaitRecycled)
+
 #define SHUNT_DECLARE_COUNTER(name) uint64_t name = 0;
 
 struct LinkStats { SHUNT_LINK_COUNTERS(SHUNT_DECLARE_COUNTER) };
@@ -40,6 +47,7 @@ struct ArpStats { SHUNT_ARP_COUNTERS(SHUNT_DECLARE_COUNTER) };
 struct IpStats { SHUNT_IP_COUNTERS(SHUNT_DECLARE_COUNTER) };
 struct IcmpStats { SHUNT_ICMP_COUNTERS(SHUNT_DECLARE_COUNTER) };
 struct UdpStats { SHUNT_UDP_COUNTERS(SHUNT_DECLARE_COUNTER) };
+struct TcpStats { SHUNT_TCP_COUNTERS(SHUNT_DECLARE_COUNTER) };
 
 #undef SHUNT_DECLARE_COUNTER
 
@@ -49,6 +57,7 @@ struct Stats {
   IpStats ip;
   IcmpStats icmp;
   UdpStats udp;
+  TcpStats tcp;
   std::array<uint64_t, kDropReasonCount> drops{};
 
   uint64_t drop_count(DropReason r) const { return drops[static_cast<size_t>(r)]; }

@@ -93,7 +93,7 @@ TEST(Arp, FailureGivesEhostunreachAndFreesTheQueue) {
   Lan lan(1);
   Stack& a = lan.stack(0);
   auto s = a.udp_open();
-  ASSERT_TRUE(a.connect(*s, Endpoint{test_ip(99), 9}));
+  ASSERT_TRUE(a.connect(*s, Endpoint{test_ip(99), 9}, lan.now()));
   auto msg = bytes_of("nobody home");
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(a.send_to(*s, msg, std::nullopt, lan.now()));
   // The queue per neighbour is bounded; the rest are counted drops.

@@ -345,7 +345,7 @@ TEST_F(IpTest, IcmpErrorsReachTheConnectedSocket) {
   introduce_raw();
   auto s = stack.udp_open();
   ASSERT_TRUE(stack.bind(*s, {Ipv4Address::any(), 5555}));
-  ASSERT_TRUE(stack.connect(*s, {kRawIp, 53}));
+  ASSERT_TRUE(stack.connect(*s, {kRawIp, 53}, lan.now()));
   // Our datagram as the raw host would quote it.
   auto ours = udp_datagram(test_ip(1), kRawIp, 5555, 53, bytes_of("query"));
   std::vector<uint8_t> quote(20 + ours.size());

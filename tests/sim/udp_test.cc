@@ -24,7 +24,7 @@ TEST(Udp, EchoBetweenStacks) {
   auto server = b.udp_open();
   ASSERT_TRUE(b.bind(*server, {Ipv4Address::any(), 7}));
   auto client = a.udp_open();
-  ASSERT_TRUE(a.connect(*client, {test_ip(2), 7}));
+  ASSERT_TRUE(a.connect(*client, {test_ip(2), 7}, lan.now()));
   for (int i = 0; i < 50; ++i) {
     std::string msg = "ping " + std::to_string(i);
     ASSERT_TRUE(a.send_to(*client, bytes_of(msg), std::nullopt, lan.now()));
@@ -93,7 +93,7 @@ TEST(Udp, ConnectedSocketFiltersSources) {
   Stack& a = lan.stack(0);
   auto s = a.udp_open();
   ASSERT_TRUE(a.bind(*s, {Ipv4Address::any(), 9000}));
-  ASSERT_TRUE(a.connect(*s, {test_ip(2), 9001}));
+  ASSERT_TRUE(a.connect(*s, {test_ip(2), 9001}, lan.now()));
   EXPECT_EQ(a.local_endpoint(*s)->addr, test_ip(1));  // connect picked the source
   auto from_b = lan.stack(1).udp_open();
   ASSERT_TRUE(lan.stack(1).bind(*from_b, {Ipv4Address::any(), 9001}));
@@ -157,7 +157,7 @@ TEST(Udp, SendErrors) {
   // Broadcast needs SO_BROADCAST (EACCES, as Linux).
   EXPECT_EQ(a.send_to(*s, bytes_of("x"), Endpoint{Ipv4Address::broadcast(), 9}, lan.now()).error(),
             Error::kAccess);
-  EXPECT_EQ(a.connect(*s, {test_ip(255), 9}).error(), Error::kAccess);
+  EXPECT_EQ(a.connect(*s, {test_ip(255), 9}, lan.now()).error(), Error::kAccess);
   EXPECT_EQ(a.send_to(SocketId{77, 1}, bytes_of("x"), std::nullopt, lan.now()).error(), Error::kBadFd);
 }
 
@@ -206,7 +206,7 @@ TEST(Udp, ConnectedSocketGetsEconnrefusedFromPortUnreachable) {
   Lan lan(2);
   Stack& a = lan.stack(0);
   auto s = a.udp_open();
-  ASSERT_TRUE(a.connect(*s, {test_ip(2), 9999}));  // nothing listens there
+  ASSERT_TRUE(a.connect(*s, {test_ip(2), 9999}, lan.now()));  // nothing listens there
   ASSERT_TRUE(a.send_to(*s, bytes_of("x"), std::nullopt, lan.now()));
   lan.sim.run_until_idle(1s);
   EXPECT_NE(*a.readiness(*s) & readiness::kError, 0u);

@@ -1,0 +1,677 @@
+// The Stack's TCP glue: demultiplexing, listeners (SYN and accept queues,
+// SYN cookies), resets for closed ports, the connection timer heap, and
+// the TCP half of the socket API. The protocol itself is in stack/tcp/.
+#include <algorithm>
+#include <functional>
+
+#include "stack/base/bytes.h"
+#include "stack/net/stack.h"
+#include "stack/wire/tcp.h"
+
+namespace shunt {
+
+using tcp::FourTuple;
+using tcp::TcpConnection;
+using tcp::TcpState;
+
+namespace {
+
+void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
+
+// Linux net.core.rmem_max / wmem_max: SO_RCVBUF/SO_SNDBUF are capped there
+// and doubled; the floors are SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF.
+constexpr uint32_t kSockBufMax = 212992;
+constexpr uint32_t kMinRcvBuf = 2304;
+constexpr uint32_t kMinSndBuf = 4608;
+
+bool ts_newer(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
+
+}  // namespace
+
+uint64_t Stack::ts_offset_for(const FourTuple& t) const {
+  uint8_t buf[12];
+  store_be32(buf, t.local.addr.value());
+  store_be32(buf + 4, t.remote.addr.value());
+  store_be16(buf + 8, t.local.port);
+  store_be16(buf + 10, t.remote.port);
+  return siphash24(ts_key_, buf) & 0xffffffffu;
+}
+
+// ---- binding --------------------------------------------------------------
+
+bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local) const {
+  auto overlaps = [&](Ipv4Address a) {
+    return a.is_unspecified() || local.addr.is_unspecified() || a == local.addr;
+  };
+  auto [lo, hi] = tcp_ports_.equal_range(local.port);
+  for (auto it = lo; it != hi; ++it) {
+    const TcpSocket* o = tcp(it->second);
+    if (o == nullptr || o == &sock || !overlaps(o->local.addr)) continue;
+    // Linux inet_csk_bind_conflict: SO_REUSEADDR on both, and the other
+    // not listening.
+    if (!(sock.reuse_addr && o->reuse_addr && !o->listening)) return true;
+  }
+  // Connections still using the port (TIME-WAIT, orphans, accepted
+  // children): only SO_REUSEADDR may bind over them.
+  if (!sock.reuse_addr) {
+    for (const auto& [t, c] : conns_) {
+      if (t.local.port == local.port && overlaps(t.local.addr)) return true;
+    }
+  }
+  return false;
+}
+
+Result<> Stack::tcp_bind(SocketId s, TcpSocket& t, Endpoint local) {
+  if (t.bound || t.conn || t.listening) return Error::kInval;
+  if (!local.addr.is_unspecified() && !is_our_address(local.addr)) return Error::kAddrNotAvail;
+  if (local.port == 0) {
+    auto port = ports_.pick_random(
+        [&](uint16_t p) { return tcp_port_conflict(t, Endpoint{local.addr, p}); });
+    if (!port) return Error::kAddrInUse;
+    local.port = *port;
+  } else if (tcp_port_conflict(t, local)) {
+    return Error::kAddrInUse;
+  }
+  t.local = local;
+  t.bound = true;
+  tcp_ports_.emplace(local.port, s);
+  return {};
+}
+
+void Stack::tcp_unbind(SocketId s, TcpSocket& t) {
+  if (!t.bound) return;
+  auto [lo, hi] = tcp_ports_.equal_range(t.local.port);
+  for (auto it = lo; it != hi; ++it) {
+    if (it->second == s) {
+      tcp_ports_.erase(it);
+      break;
+    }
+  }
+}
+
+// ---- connect / listen / accept -------------------------------------------
+
+Result<> Stack::tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now) {
+  if (t.listening) return Error::kIsConn;
+  if (t.conn) {
+    switch (t.conn->state()) {
+      case TcpState::kSynSent:
+      case TcpState::kSynReceived:
+        return Error::kAlready;
+      case TcpState::kClosed:
+        if (t.conn->pending_error()) {
+          // The failed connect's error is reported by this call, as Linux does.
+          return *t.conn->take_error();
+        }
+        if (t.conn->was_reset() || t.conn->state() == TcpState::kClosed) {
+          t.conn.reset();  // a closed socket may connect again
+          break;
+        }
+        return Error::kIsConn;
+      default:
+        return Error::kIsConn;
+    }
+  }
+  if (!cfg_.address) return Error::kNetUnreach;
+  if (remote.addr.is_unspecified()) remote.addr = cfg_.address->address();
+  if (remote.port == 0) return Error::kConnRefused;  // nothing listens on port 0
+  if (is_broadcast_for_us(remote.addr) || remote.addr.is_multicast()) return Error::kNetUnreach;
+  if (!is_our_address(remote.addr)) {
+    auto dest = link_dest_for(remote.addr);
+    if (!dest) return dest.error();
+  }
+  Endpoint local{t.bound && !t.local.addr.is_unspecified() ? t.local.addr : cfg_.address->address(),
+                 t.local.port};
+  if (t.bound) {
+    if (conns_.count(FourTuple{local, remote}) != 0) return Error::kAddrNotAvail;
+  } else {
+    auto port = ports_.pick_for_peer(wire::ip_proto::kTcp, local.addr, remote, [&](uint16_t p) {
+      return conns_.count(FourTuple{{local.addr, p}, remote}) != 0 ||
+             tcp_ports_.count(p) != 0;
+    });
+    if (!port) return Error::kAddrNotAvail;
+    local.port = *port;
+  }
+  t.local = local;
+  FourTuple tuple{local, remote};
+  auto conn = std::make_unique<TcpConnection>(cfg_.tcp, pool_, tuple, t.opts, mtu_,
+                                              ts_offset_for(tuple), now);
+  TcpConnection* c = conn.get();
+  c->owner = s.raw();
+  conns_[tuple] = c;
+  t.conn = std::move(conn);
+  ++stats_.tcp.ActiveOpens;
+  c->connect(isn_.isn(tuple, now), now);
+  tcp_after(c, now);
+  flush(now);
+  return Error::kInProgress;
+}
+
+Result<> Stack::listen(SocketId s, int backlog, Instant now) {
+  last_now_ = now;
+  TcpSocket* t = tcp(s);
+  if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
+  if (t->conn) return Error::kInval;
+  if (!t->bound) {
+    if (auto r = tcp_bind(s, *t, Endpoint{Ipv4Address::any(), 0}); !r) return r;
+  }
+  if (!t->listening) {
+    // Another listener on an overlapping address and port (no SO_REUSEPORT).
+    auto [lo, hi] = tcp_ports_.equal_range(t->local.port);
+    for (auto it = lo; it != hi; ++it) {
+      const TcpSocket* o = tcp(it->second);
+      if (o == nullptr || o == t || !o->listening) continue;
+      if (o->local.addr.is_unspecified() || t->local.addr.is_unspecified() ||
+          o->local.addr == t->local.addr) {
+        return Error::kAddrInUse;
+      }
+    }
+  }
+  // Linux: the backlog is clamped to somaxconn (a negative one too).
+  uint32_t b = backlog < 0 ? cfg_.tcp.somaxconn
+                           : std::min<uint32_t>(static_cast<uint32_t>(backlog), cfg_.tcp.somaxconn);
+  t->backlog = b;
+  t->listening = true;
+  return {};
+}
+
+Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
+  last_now_ = now;
+  TcpSocket* l = tcp(s);
+  if (l == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
+  if (!l->listening) return Error::kInval;
+  if (l->accept_queue.empty()) return Error::kAgain;
+  TcpConnection* c = l->accept_queue.front();
+  l->accept_queue.pop_front();
+  auto it = l->children.find(c);
+  SHUNT_CHECK(it != l->children.end());
+  std::unique_ptr<TcpConnection> conn = std::move(it->second);
+  l->children.erase(it);
+  auto id = tcp_open();
+  TcpSocket& t = *slots_[id->slot].tcp;
+  t.local = c->tuple().local;
+  t.opts = l->opts;
+  t.linger = l->linger;
+  c->owner = id->raw();
+  c->parent = 0;
+  c->in_accept_queue = false;
+  AcceptResult r{*id, c->tuple().remote};
+  t.conn = std::move(conn);
+  mark_changed(s);
+  return r;
+}
+
+Result<> Stack::shutdown(SocketId s, bool read, bool write, Instant now) {
+  last_now_ = now;
+  if (TcpSocket* t = tcp(s)) {
+    if (t->listening) {
+      // Linux: shutdown(SHUT_RD) on a listener stops it (tcp_disconnect).
+      if (!read) return {};
+      return tcp_close(s, *t, now).ok() ? Result<>() : Result<>(Error::kNotConn);
+    }
+    if (!t->conn) return Error::kNotConn;
+    auto r = t->conn->shutdown(read, write, now);
+    tcp_after(t->conn.get(), now);
+    flush(now);
+    return r;
+  }
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  if (!u->remote) return Error::kNotConn;
+  return {};
+}
+
+Result<> Stack::tcp_close(SocketId s, TcpSocket& t, Instant now) {
+  if (t.listening) {
+    // Linux inet_csk_listen_stop: pending connections are reset.
+    for (auto& [ptr, child] : t.children) {
+      child->abort(now);
+      for (auto& seg : child->outbox()) {
+        tcp_transmit(child->tuple(), seg.hdr, std::move(seg.payload), 0, now);
+      }
+      child->outbox().clear();
+      conns_.erase(child->tuple());
+    }
+    t.children.clear();
+    t.accept_queue.clear();
+    t.syn_queue = 0;
+    t.listening = false;
+  }
+  if (t.conn) {
+    TcpConnection* c = t.conn.get();
+    c->owner = 0;
+    c->close(t.linger && *t.linger == 0, now);
+    if (c->done()) {
+      for (auto& seg : c->outbox()) tcp_transmit(c->tuple(), seg.hdr, std::move(seg.payload), 0, now);
+      c->outbox().clear();
+      auto it = conns_.find(c->tuple());
+      if (it != conns_.end() && it->second == c) conns_.erase(it);
+      t.conn.reset();
+    } else {
+      orphans_.emplace(c, std::move(t.conn));
+      tcp_after(c, now);
+    }
+  }
+  tcp_unbind(s, t);
+  return {};
+}
+
+// ---- packet path ---------------------------------------------------------
+
+void Stack::tcp_transmit(const FourTuple& t, wire::TcpRepr& hdr, PacketBuffer payload,
+                         uint64_t owner, Instant now) {
+  if (!payload) payload = pool_.allocate(0);
+  const size_t hl = hdr.header_len_for_emit();
+  payload.push_front(hl);
+  hdr.emit(payload.bytes(), t.local.addr, t.remote.addr);
+  ++stats_.tcp.OutSegs;
+  if (hdr.has(wire::tcp_flag::kRst)) ++stats_.tcp.OutRsts;
+  wire::Ipv4Repr ip;
+  ip.src = t.local.addr;
+  ip.dst = t.remote.addr;
+  ip.protocol = wire::ip_proto::kTcp;
+  ip.dont_fragment = true;  // RFC 1191: TCP does path MTU discovery
+  (void)ip_output(ip, std::move(payload), owner, now);
+}
+
+void Stack::tcp_send_reset_for(const FourTuple& t, const wire::TcpRepr& seg, uint32_t payload_len,
+                               Instant now) {
+  // RFC 9293 3.10.7.1: never answer a RST; otherwise
+  //   with ACK:    <SEQ=SEG.ACK><CTL=RST>
+  //   without:     <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+  if (seg.has(wire::tcp_flag::kRst)) return;
+  wire::TcpRepr r;
+  r.src_port = t.local.port;
+  r.dst_port = t.remote.port;
+  if (seg.has(wire::tcp_flag::kAck)) {
+    r.seq = seg.ack;
+    r.flags = wire::tcp_flag::kRst;
+  } else {
+    uint32_t len = payload_len + (seg.has(wire::tcp_flag::kSyn) ? 1 : 0) +
+                   (seg.has(wire::tcp_flag::kFin) ? 1 : 0);
+    r.seq = SeqNum(0);
+    r.ack = seg.seq + len;
+    r.flags = wire::tcp_flag::kRst | wire::tcp_flag::kAck;
+  }
+  tcp_transmit(t, r, PacketBuffer(), 0, now);
+}
+
+void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
+  const bool verify = !device_.info().rx_checksum_offload || in.original.empty();
+  auto seg = wire::TcpRepr::parse(payload.bytes(), in.hdr.src, in.hdr.dst, verify);
+  if (!seg) {
+    ++stats_.tcp.InErrs;
+    if (seg.error() == DropReason::kTcpBadChecksum) ++stats_.tcp.InCsumErrors;
+    return count_drop(stats_, seg.error());
+  }
+  ++stats_.tcp.InSegs;
+  if (in.link_broadcast || in.hdr.dst.is_multicast()) {
+    return count_drop(stats_, DropReason::kTcpNoSocket);  // TCP is unicast only
+  }
+  const Bytes data = payload.bytes().subspan(seg->header_len, seg->payload_len);
+  const FourTuple t{{in.hdr.dst, seg->dst_port}, {in.hdr.src, seg->src_port}};
+
+  if (auto it = conns_.find(t); it != conns_.end()) {
+    TcpConnection* c = it->second;
+    const bool pure_syn = seg->has(wire::tcp_flag::kSyn) && !seg->has(wire::tcp_flag::kAck) &&
+                          !seg->has(wire::tcp_flag::kRst);
+    if (c->state() == TcpState::kTimeWait && pure_syn) {
+      // RFC 9293 3.6.1 / RFC 6191: a new SYN for a TIME-WAIT pair may reopen
+      // it when its sequence number (or timestamp) is newer.
+      auto ts = c->ts_recent();
+      bool newer = (ts && seg->options.timestamps) ? ts_newer(seg->options.timestamps->tsval, *ts)
+                                                   : seg->seq > c->rcv_nxt();
+      SocketId lid = find_listener_id(t.local);
+      if (newer && lid.generation != 0) {
+        ++stats_.tcp.TimeWaitRecycled;
+        tcp_retire(c);
+        tcp_listen_input(lid, *tcp(lid), t, *seg, data, now);
+        return;
+      }
+    }
+    if (c->parent != 0 && c->state() == TcpState::kSynReceived && seg->has(wire::tcp_flag::kAck) &&
+        !seg->has(wire::tcp_flag::kRst) && !seg->has(wire::tcp_flag::kSyn)) {
+      const TcpSocket* l = tcp(SocketId::from_raw(c->parent));
+      if (l != nullptr && l->accept_queue.size() > l->backlog) {
+        // Linux listen overflow: drop the handshake's ACK; the SYN-ACK
+        // will be retransmitted and the client's ACK come again.
+        ++stats_.tcp.ListenOverflows;
+        return;
+      }
+    }
+    c->input(*seg, data, now);
+    tcp_after(c, now);
+    return;
+  }
+  SocketId lid = find_listener_id(t.local);
+  if (lid.generation != 0) {
+    tcp_listen_input(lid, *tcp(lid), t, *seg, data, now);
+    return;
+  }
+  count_drop(stats_, DropReason::kTcpNoSocket);
+  tcp_send_reset_for(t, *seg, static_cast<uint32_t>(data.size()), now);
+}
+
+SocketId Stack::find_listener_id(Endpoint local) const {
+  // A listener bound to the address wins over a wildcard one.
+  SocketId wildcard{};
+  auto [lo, hi] = tcp_ports_.equal_range(local.port);
+  for (auto it = lo; it != hi; ++it) {
+    const TcpSocket* t = tcp(it->second);
+    if (t == nullptr || !t->listening) continue;
+    if (t->local.addr == local.addr) return it->second;
+    if (t->local.addr.is_unspecified()) wildcard = it->second;
+  }
+  return wildcard;
+}
+
+TcpSocket* Stack::find_listener(Endpoint local) {
+  SocketId id = find_listener_id(local);
+  return id.generation == 0 ? nullptr : tcp(id);
+}
+
+void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
+                             const wire::TcpRepr& seg, Bytes payload, Instant now) {
+  using namespace wire::tcp_flag;
+  // RFC 9293 3.10.7.2: in LISTEN, a RST is ignored, an ACK is answered by
+  // a RST (unless it completes a SYN cookie), a SYN opens.
+  if (seg.has(kRst)) return;
+  if (seg.has(kAck)) {
+    if (!seg.has(kSyn) && cfg_.tcp.syncookies) {
+      SeqNum cookie = seg.ack - 1;
+      if (auto mss = cookies_.check(t, seg.seq - 1, cookie, now)) {
+        if (l.accept_queue.size() > l.backlog) {
+          ++stats_.tcp.ListenOverflows;
+          return;
+        }
+        // Window scale and SACK ride in the low bits of our timestamp
+        // (as Linux does); without timestamps they are lost.
+        std::optional<uint8_t> wscale;
+        bool sack = false;
+        if (seg.options.timestamps) {
+          uint32_t echo = seg.options.timestamps->tsecr;
+          if ((echo & 0xf) != 0xf) wscale = static_cast<uint8_t>(echo & 0xf);
+          sack = (echo & 0x10) != 0;
+        }
+        auto conn = std::make_unique<TcpConnection>(cfg_.tcp, pool_, t, l.opts, mtu_,
+                                                    ts_offset_for(t), now);
+        TcpConnection* c = conn.get();
+        c->parent = lid.raw();
+        c->in_accept_queue = true;
+        conns_[t] = c;
+        l.children.emplace(c, std::move(conn));
+        l.accept_queue.push_back(c);
+        ++stats_.tcp.SyncookiesRecv;
+        ++stats_.tcp.PassiveOpens;
+        c->accept_cookie(seg, cookie, *mss, wscale, sack, now);
+        tcp_after(c, now);
+        mark_changed(lid);
+        return;
+      }
+      ++stats_.tcp.SyncookiesFailed;
+    }
+    tcp_send_reset_for(t, seg, static_cast<uint32_t>(payload.size()), now);
+    return;
+  }
+  if (!seg.has(kSyn)) return;
+
+  if (l.accept_queue.size() > l.backlog) {
+    // Linux tcp_conn_request: a full accept queue drops new SYNs.
+    ++stats_.tcp.ListenOverflows;
+    ++stats_.tcp.ListenDrops;
+    return;
+  }
+  const uint32_t syn_limit = std::min(l.backlog, cfg_.tcp.max_syn_backlog);
+  if (l.syn_queue >= syn_limit) {
+    if (!cfg_.tcp.syncookies) {
+      ++stats_.tcp.ListenDrops;
+      return;
+    }
+    // RFC 4987 3.6: answer from a cookie, keep nothing.
+    wire::TcpRepr r;
+    r.src_port = t.local.port;
+    r.dst_port = t.remote.port;
+    r.seq = cookies_.make(t, seg.seq, seg.options.mss.value_or(536), now);
+    r.ack = seg.seq + 1;
+    r.flags = kSyn | kAck;
+    r.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.tcp.rcvbuf, 65535));
+    uint32_t our_mss = mtu_ - 40;
+    r.options.mss = static_cast<uint16_t>(std::min<uint32_t>(our_mss, 65535));
+    if (seg.options.timestamps && cfg_.tcp.timestamps) {
+      uint8_t ws = 0xf;
+      uint8_t our_ws = 0;
+      if (seg.options.window_scale && cfg_.tcp.window_scaling) {
+        ws = std::min<uint8_t>(*seg.options.window_scale, 14);
+        while (our_ws < 14 && (std::max(cfg_.tcp.rcvbuf_max, cfg_.tcp.rcvbuf) >> our_ws) > 65535) ++our_ws;
+        r.options.window_scale = our_ws;
+      }
+      bool sack = seg.options.sack_permitted && cfg_.tcp.sack;
+      if (sack) r.options.sack_permitted = true;
+      uint32_t ms = static_cast<uint32_t>(to_ns(now) / 1'000'000 + ts_offset_for(t));
+      uint32_t tsval = (ms & ~0x3fu) | ws | (sack ? 0x10u : 0u);
+      r.options.timestamps = wire::TcpOptions::Timestamps{tsval, seg.options.timestamps->tsval};
+    }
+    ++stats_.tcp.SyncookiesSent;
+    tcp_transmit(t, r, PacketBuffer(), 0, now);
+    return;
+  }
+  auto conn = std::make_unique<TcpConnection>(cfg_.tcp, pool_, t, l.opts, mtu_, ts_offset_for(t), now);
+  TcpConnection* c = conn.get();
+  c->parent = lid.raw();
+  conns_[t] = c;
+  l.children.emplace(c, std::move(conn));
+  ++l.syn_queue;
+  ++stats_.tcp.PassiveOpens;
+  c->accept_syn(seg, isn_.isn(t, now), now);
+  tcp_after(c, now);
+}
+
+void Stack::tcp_after(TcpConnection* c, Instant now) {
+  for (auto& seg : c->outbox()) {
+    if (seg.retransmit) ++stats_.tcp.RetransSegs;
+    tcp_transmit(c->tuple(), seg.hdr, std::move(seg.payload), c->owner, now);
+  }
+  c->outbox().clear();
+  if (c->parent != 0 && !c->in_accept_queue && c->state() != TcpState::kSynReceived &&
+      c->state() != TcpState::kClosed) {
+    // The handshake completed: from the SYN queue to the accept queue.
+    SocketId lid = SocketId::from_raw(c->parent);
+    if (TcpSocket* l = tcp(lid)) {
+      if (l->syn_queue > 0) --l->syn_queue;
+      l->accept_queue.push_back(c);
+      c->in_accept_queue = true;
+      mark_changed(lid);
+    }
+  }
+  if (c->done()) {
+    if (c->was_reset() && c->owner != 0) ++stats_.tcp.EstabResets;
+    tcp_retire(c);
+    return;
+  }
+  Instant d = c->next_deadline();
+  if (d < c->heap_at) {
+    c->heap_at = d;
+    tcp_timers_.push_back(TimerEntry{d, c->tuple()});
+    std::push_heap(tcp_timers_.begin(), tcp_timers_.end(), std::greater<>());
+  }
+  if (c->owner != 0) mark_changed(SocketId::from_raw(c->owner));
+}
+
+void Stack::tcp_retire(TcpConnection* c) {
+  auto it = conns_.find(c->tuple());
+  if (it != conns_.end() && it->second == c) conns_.erase(it);
+  if (c->owner != 0) {
+    // The socket keeps the closed connection to report EOF or the error.
+    mark_changed(SocketId::from_raw(c->owner));
+    return;
+  }
+  if (c->parent != 0) {
+    SocketId lid = SocketId::from_raw(c->parent);
+    if (TcpSocket* l = tcp(lid)) {
+      if (c->in_accept_queue) {
+        auto q = std::find(l->accept_queue.begin(), l->accept_queue.end(), c);
+        if (q != l->accept_queue.end()) l->accept_queue.erase(q);
+        mark_changed(lid);
+      } else if (l->syn_queue > 0) {
+        --l->syn_queue;
+      }
+      l->children.erase(c);  // destroys it
+      return;
+    }
+  }
+  orphans_.erase(c);  // destroys it
+}
+
+void Stack::run_tcp_timers(Instant now) {
+  tcp_due_.clear();
+  while (!tcp_timers_.empty() && tcp_timers_.front().at <= now) {
+    std::pop_heap(tcp_timers_.begin(), tcp_timers_.end(), std::greater<>());
+    TimerEntry e = tcp_timers_.back();
+    tcp_timers_.pop_back();
+    auto it = conns_.find(e.tuple);
+    if (it == conns_.end() || it->second->heap_at != e.at) continue;  // stale entry
+    it->second->heap_at = kNever;
+    tcp_due_.push_back(it->second);
+  }
+  for (TcpConnection* c : tcp_due_) {
+    c->on_timer(now);
+    tcp_after(c, now);
+  }
+  tcp_due_.clear();
+}
+
+void Stack::tcp_icmp_error(const FourTuple& t, Error e, bool fatal, bool frag_needed, uint16_t mtu,
+                           Instant now) {
+  (void)fatal;  // TCP treats every ICMP error as soft once established
+  auto it = conns_.find(t);
+  if (it == conns_.end()) return;
+  TcpConnection* c = it->second;
+  c->icmp_error(e, mtu, frag_needed, now);
+  tcp_after(c, now);
+  flush(now);
+}
+
+// ---- options and introspection --------------------------------------------
+
+Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
+  TcpSocket& t = *tcp(s);
+  tcp::ConnOptions& o = t.conn ? t.conn->options() : t.opts;
+  auto secs = [](int v) { return Duration(std::chrono::seconds(v)); };
+  switch (opt) {
+    case SockOpt::kReuseAddr: t.reuse_addr = value != 0; break;
+    case SockOpt::kBroadcast: break;  // accepted and meaningless for TCP, as on Linux
+    case SockOpt::kRcvBuf: {
+      uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kSockBufMax);
+      o.rcvbuf = std::max(v * 2, kMinRcvBuf);
+      break;
+    }
+    case SockOpt::kSndBuf: {
+      uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kSockBufMax);
+      o.sndbuf = std::max(v * 2, kMinSndBuf);
+      break;
+    }
+    case SockOpt::kTtl: return Error::kNoProtoOpt;
+    case SockOpt::kNoDelay: o.nodelay = value != 0; break;
+    case SockOpt::kCork: o.cork = value != 0; break;
+    case SockOpt::kKeepAlive: o.keepalive = value != 0; break;
+    // tcp(7): 1..MAX_TCP_KEEPIDLE (32767) seconds, else EINVAL.
+    case SockOpt::kKeepIdle:
+      if (value < 1 || value > 32767) return Error::kInval;
+      o.keepidle = secs(value);
+      break;
+    case SockOpt::kKeepIntvl:
+      if (value < 1 || value > 32767) return Error::kInval;
+      o.keepintvl = secs(value);
+      break;
+    case SockOpt::kKeepCnt:
+      if (value < 1 || value > 127) return Error::kInval;
+      o.keepcnt = static_cast<uint32_t>(value);
+      break;
+    case SockOpt::kMaxSeg:
+      // Linux: TCP_MIN_MSS (88) .. MAX_TCP_WINDOW (32767), or 0.
+      if (value != 0 && (value < 88 || value > 32767)) return Error::kInval;
+      o.user_mss = static_cast<uint16_t>(value);
+      break;
+    case SockOpt::kLinger:
+      if (value < 0) {
+        t.linger.reset();
+      } else {
+        t.linger = value;
+      }
+      break;
+    case SockOpt::kQuickAck: o.quickack = value != 0; break;
+    case SockOpt::kUserTimeout:
+      if (value < 0) return Error::kInval;
+      o.user_timeout = std::chrono::milliseconds(value);
+      break;
+  }
+  if (t.conn) {
+    t.conn->options_changed(last_now_);
+    tcp_after(t.conn.get(), last_now_);
+    flush(last_now_);
+  }
+  return {};
+}
+
+Result<int> Stack::tcp_get_option(SocketId s, SockOpt opt) const {
+  const TcpSocket& t = *tcp(s);
+  const tcp::ConnOptions& o = t.conn ? const_cast<TcpConnection&>(*t.conn).options() : t.opts;
+  auto secs = [](Duration d) { return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count()); };
+  switch (opt) {
+    case SockOpt::kReuseAddr: return t.reuse_addr ? 1 : 0;
+    case SockOpt::kBroadcast: return 0;
+    case SockOpt::kRcvBuf: return static_cast<int>(o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rcvbuf);
+    case SockOpt::kSndBuf: return static_cast<int>(o.sndbuf != 0 ? o.sndbuf : cfg_.tcp.sndbuf);
+    case SockOpt::kTtl: return Error::kNoProtoOpt;
+    case SockOpt::kNoDelay: return o.nodelay ? 1 : 0;
+    case SockOpt::kCork: return o.cork ? 1 : 0;
+    case SockOpt::kKeepAlive: return o.keepalive ? 1 : 0;
+    case SockOpt::kKeepIdle: return secs(o.keepidle != Duration::zero() ? o.keepidle : cfg_.tcp.keepalive_time);
+    case SockOpt::kKeepIntvl: return secs(o.keepintvl != Duration::zero() ? o.keepintvl : cfg_.tcp.keepalive_intvl);
+    case SockOpt::kKeepCnt: return static_cast<int>(o.keepcnt != 0 ? o.keepcnt : cfg_.tcp.keepalive_probes);
+    case SockOpt::kMaxSeg:
+      if (t.conn && is_synchronized(t.conn->state())) return static_cast<int>(t.conn->mss());
+      return o.user_mss != 0 ? o.user_mss : 536;  // Linux reports TCP_MSS_DEFAULT before connecting
+    case SockOpt::kLinger: return t.linger.value_or(-1);
+    case SockOpt::kQuickAck: return 1;
+    case SockOpt::kUserTimeout:
+      return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(o.user_timeout).count());
+  }
+  return Error::kNoProtoOpt;
+}
+
+Result<tcp::TcpInfo> Stack::tcp_info(SocketId s, Instant now) const {
+  const TcpSocket* t = tcp(s);
+  if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
+  if (t->conn) return t->conn->info(now);
+  tcp::TcpInfo i;
+  i.state = t->listening ? TcpState::kListen : TcpState::kClosed;
+  i.unacked = static_cast<uint32_t>(t->accept_queue.size());  // Linux: accept queue length
+  i.sacked = t->backlog;                                         // Linux: the backlog
+  return i;
+}
+
+Result<> Stack::set_congestion(SocketId s, std::string_view name, Instant now) {
+  TcpSocket* t = tcp(s);
+  if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
+  if (t->conn) return t->conn->set_congestion(name, now);
+  auto probe = tcp::make_congestion_control(name, 1460, now);
+  if (!probe) return Error::kNoProtoOpt;
+  t->opts.congestion = std::string(name);
+  return {};
+}
+
+Result<std::string> Stack::get_congestion(SocketId s) const {
+  const TcpSocket* t = tcp(s);
+  if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
+  if (t->conn) return std::string(t->conn->info(last_now_).congestion);
+  return t->opts.congestion.empty() ? cfg_.tcp.congestion_control : t->opts.congestion;
+}
+
+Result<size_t> Stack::unsent_bytes(SocketId s) const {
+  if (const TcpSocket* t = tcp(s)) return t->conn ? t->conn->unsent() : size_t{0};
+  if (udp(s) != nullptr) return size_t{0};
+  return Error::kBadFd;
+}
+
+}  // namespace shunt

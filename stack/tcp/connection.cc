@@ -1,0 +1,435 @@
+// TcpConnection: opening, timers, the application interface, TCP_INFO.
+#include "stack/tcp/connection.h"
+
+#include <algorithm>
+
+#include "stack/net/socket.h"
+
+namespace shunt::tcp {
+namespace {
+
+constexpr uint32_t kIpTcpHeaders = 40;  // IPv4 + TCP without options
+constexpr uint32_t kTimestampOptionLen = 12;  // NOP NOP TS
+constexpr uint32_t kQuickAcks = 16;  // ACK at once for the first segments (Linux quickack mode)
+
+RttConfig rtt_config(const TcpConfig& c) {
+  RttConfig r;
+  r.min_rto = c.rto_min;
+  r.max_rto = c.rto_max;
+  r.initial_rto = c.rto_initial;
+  return r;
+}
+
+}  // namespace
+
+TcpConnection::TcpConnection(const TcpConfig& cfg, BufferPool& pool, const FourTuple& tuple,
+                             const ConnOptions& opts, uint32_t mtu, uint64_t ts_offset, Instant now)
+    : cfg_(cfg),
+      pool_(pool),
+      tuple_(tuple),
+      opts_(opts),
+      mtu_(mtu),
+      ts_offset_(ts_offset),
+      snd_(opts.sndbuf != 0 ? opts.sndbuf : cfg.sndbuf),
+      rcv_(opts.rcvbuf != 0 ? opts.rcvbuf : cfg.rcvbuf, SeqNum(0)),
+      rtt_(rtt_config(cfg)) {
+  std::string_view cc = opts_.congestion.empty() ? std::string_view(cfg_.congestion_control)
+                                                  : std::string_view(opts_.congestion);
+  cc_ = make_congestion_control(cc, mss_, now);
+  if (!cc_) cc_ = make_congestion_control(kDefaultCongestionControl, mss_, now);
+  // Our receive window scale: the smallest shift that lets the largest
+  // receive buffer be advertised (RFC 7323 2.3; at most 14).
+  uint32_t max_buf = std::max(cfg_.rcvbuf_max, initial_rcvbuf());
+  while (rcv_wscale_ < 14 && (max_buf >> rcv_wscale_) > 65535) ++rcv_wscale_;
+  if (!cfg_.window_scaling) rcv_wscale_ = 0;
+  last_data_recv_ = last_data_sent_ = last_ack_recv_ = now;
+}
+
+TcpConnection::~TcpConnection() = default;
+
+uint32_t TcpConnection::initial_rcvbuf() const {
+  return opts_.rcvbuf != 0 ? opts_.rcvbuf : cfg_.rcvbuf;
+}
+
+void TcpConnection::set_state(TcpState s) {
+  state_ = s;
+  if (s == TcpState::kEstablished) established_once_ = true;
+  if (s == TcpState::kClosed) {
+    rto_at_ = persist_at_ = keepalive_at_ = delack_at_ = timewait_at_ = finwait2_at_ = kNever;
+  }
+}
+
+void TcpConnection::recompute_mss() {
+  // RFC 6691 / RFC 9293 3.7.1: the segment payload is the peer's MSS (536
+  // when it sent none) and our own MTU limit, less the options we always
+  // send (timestamps), like Linux's mss_cache.
+  uint32_t ours = mtu_ > kIpTcpHeaders ? mtu_ - kIpTcpHeaders : 536;
+  if (opts_.user_mss != 0) ours = std::min<uint32_t>(ours, opts_.user_mss);
+  uint32_t m = std::min<uint32_t>(peer_mss_, ours);
+  if (ts_ok_) m -= kTimestampOptionLen;
+  mss_ = std::max<uint32_t>(m, 64);
+  cc_->set_mss(mss_);
+}
+
+void TcpConnection::connect(SeqNum iss, Instant now) {
+  iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
+  recompute_mss();
+  set_state(TcpState::kSynSent);
+  send_syn(now);
+}
+
+void TcpConnection::apply_syn_options(const wire::TcpOptions& o) {
+  // RFC 6691: without an MSS option the peer takes 536.
+  peer_mss_ = o.mss.value_or(536);
+  if (peer_mss_ < 64) peer_mss_ = 64;
+  // RFC 7323 2.2: scaling only when both sides sent the option.
+  if (o.window_scale && cfg_.window_scaling) {
+    wscale_ok_ = true;
+    snd_wscale_ = std::min<uint8_t>(*o.window_scale, 14);  // RFC 7323 2.3: at most 14
+  } else {
+    wscale_ok_ = false;
+    snd_wscale_ = 0;
+    rcv_wscale_ = 0;
+  }
+  ts_ok_ = o.timestamps.has_value() && cfg_.timestamps;
+  if (ts_ok_) ts_recent_ = o.timestamps->tsval;
+  sack_ok_ = o.sack_permitted && cfg_.sack;
+  recompute_mss();
+  rcv_mss_ = std::min<uint32_t>(mss_, peer_mss_);
+}
+
+void TcpConnection::accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now) {
+  irs_ = syn.seq;
+  rcv_ = RecvBuffer(initial_rcvbuf(), irs_ + 1);
+  iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
+  apply_syn_options(syn.options);
+  ts_recent_stamp_ = now;
+  // RFC 9293 3.10.7.2: SND.WND from the SYN (never scaled in a SYN).
+  snd_wnd_ = syn.window;
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = syn.seq;
+  snd_wl2_ = iss;
+  set_state(TcpState::kSynReceived);
+  send_syn(now);
+}
+
+void TcpConnection::accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t mss,
+                                  std::optional<uint8_t> wscale, bool sack, Instant now) {
+  irs_ = ack.seq - 1;
+  rcv_ = RecvBuffer(initial_rcvbuf(), ack.seq);
+  iss_ = iss;
+  snd_una_ = snd_nxt_ = snd_max_ = iss + 1;
+  wire::TcpOptions o;
+  o.mss = mss;
+  o.window_scale = wscale;
+  o.sack_permitted = sack;
+  if (ack.options.timestamps) o.timestamps = wire::TcpOptions::Timestamps{ack.options.timestamps->tsval, 0};
+  apply_syn_options(o);
+  ts_recent_stamp_ = now;
+  rcv_adv_ = rcv_nxt() + std::min<uint32_t>(static_cast<uint32_t>(rcv_.window()), 65535);
+  snd_wnd_ = uint32_t{ack.window} << snd_wscale_;
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = ack.seq;
+  snd_wl2_ = ack.ack;
+  set_state(TcpState::kEstablished);
+  quickacks_ = kQuickAcks;
+  if (opts_.keepalive) keepalive_at_ = now + keepalive_idle();
+  input(ack, {}, now);  // the ACK may carry data
+}
+
+// ---- timers -------------------------------------------------------------
+
+Instant TcpConnection::next_deadline() const {
+  return std::min({rto_at_, persist_at_, keepalive_at_, delack_at_, timewait_at_, finwait2_at_});
+}
+
+Duration TcpConnection::keepalive_idle() const {
+  return opts_.keepidle != Duration::zero() ? opts_.keepidle : cfg_.keepalive_time;
+}
+
+void TcpConnection::on_timer(Instant now) {
+  if (timewait_at_ <= now) {
+    // RFC 9293 3.10.8: 2*MSL passed, delete the TCB.
+    set_state(TcpState::kClosed);
+    return;
+  }
+  if (finwait2_at_ <= now) {
+    // An orphan waiting for the peer's FIN for ever (Linux tcp_fin_timeout).
+    set_state(TcpState::kClosed);
+    return;
+  }
+  if (delack_at_ <= now) {
+    delack_at_ = kNever;
+    send_ack(now);
+  }
+  if (rto_at_ <= now) {
+    rto_at_ = kNever;
+    on_rto(now);
+    if (done()) return;
+  }
+  if (persist_at_ <= now) {
+    persist_at_ = kNever;
+    // RFC 9293 3.8.6.1: probe a zero window. Like Linux, the probe is an
+    // ACK with an old sequence number: it carries no data and makes the
+    // peer answer with its current window.
+    ++probes_;
+    uint32_t limit = orphan_ ? cfg_.orphan_retries : cfg_.retries2;
+    if (probes_ > limit) {
+      fail(soft_error_.value_or(Error::kTimedOut), now, true);
+      return;
+    }
+    send_segment(snd_una_ - 1, 0, wire::tcp_flag::kAck, now, false);
+    persist_backoff_ = std::min(persist_backoff_ * 2, cfg_.persist_max);
+    persist_at_ = now + persist_backoff_;
+  }
+  if (keepalive_at_ <= now) {
+    keepalive_at_ = kNever;
+    if (opts_.keepalive && (state_ == TcpState::kEstablished || state_ == TcpState::kCloseWait)) {
+      Duration intvl = opts_.keepintvl != Duration::zero() ? opts_.keepintvl : cfg_.keepalive_intvl;
+      uint32_t cnt = opts_.keepcnt != 0 ? opts_.keepcnt : cfg_.keepalive_probes;
+      // RFC 1122 4.2.3.6: probe only when nothing else is in flight.
+      if (snd_una_ == snd_max_) {
+        if (probes_ >= cnt) {
+          fail(soft_error_.value_or(Error::kTimedOut), now, true);
+          return;
+        }
+        ++probes_;
+        send_segment(snd_una_ - 1, 0, wire::tcp_flag::kAck, now, false);
+        keepalive_at_ = now + intvl;
+      } else {
+        keepalive_at_ = now + keepalive_idle();
+      }
+    }
+  }
+}
+
+// ---- the application ----------------------------------------------------
+
+Result<size_t> TcpConnection::send(Bytes data, bool more, Instant now) {
+  if (error_) {
+    Error e = *error_;
+    error_.reset();
+    reset_reported_ = true;
+    return e;
+  }
+  switch (state_) {
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+      // Linux lets a non-blocking connect's caller queue data only once
+      // established: sendmsg waits (EAGAIN for non-blocking).
+      return Error::kAgain;
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+      break;
+    case TcpState::kClosed:
+      if (!established_once_) return Error::kNotConn;
+      return Error::kPipe;
+    default:
+      return Error::kPipe;
+  }
+  if (fin_queued_) return Error::kPipe;
+  if (data.empty()) return size_t{0};
+  size_t n = snd_.append(data);
+  if (n == 0) return Error::kAgain;
+  (void)more;  // MSG_MORE behaves like a momentary cork
+  bool saved_cork = opts_.cork;
+  if (more) opts_.cork = true;
+  output(now);
+  opts_.cork = saved_cork;
+  return n;
+}
+
+Result<size_t> TcpConnection::recv(MutableBytes out, bool peek, Instant now) {
+  if (rcv_.readable() > 0 && !shut_rd_) {
+    size_t before = rcv_.window();
+    size_t n = rcv_.read(out, peek);
+    if (!peek && n > 0 && is_synchronized(state_) && state_ != TcpState::kTimeWait) {
+      // RFC 9293 3.8.6.2.2: tell the peer when the window opened enough
+      // (receiver silly window syndrome avoidance: a full MSS or half the
+      // buffer; Linux sends an update when the window at least doubles).
+      size_t after = rcv_.window();
+      uint32_t advertised = rcv_adv_ - rcv_nxt();
+      if (after >= before + 2 * rcv_mss_ || (advertised < rcv_mss_ && after >= rcv_mss_) ||
+          after >= 2 * static_cast<size_t>(std::max<uint32_t>(advertised, 1))) {
+        send_ack(now);
+      }
+    }
+    return n;
+  }
+  if (error_) {
+    Error e = *error_;
+    error_.reset();
+    reset_reported_ = true;
+    return e;
+  }
+  if (shut_rd_ || fin_received_) return size_t{0};
+  switch (state_) {
+    case TcpState::kClosed:
+      return established_once_ || reset_ ? Result<size_t>(size_t{0}) : Result<size_t>(Error::kNotConn);
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      return Error::kAgain;
+    default:
+      return size_t{0};
+  }
+}
+
+Result<> TcpConnection::shutdown(bool read, bool write, Instant now) {
+  if (state_ == TcpState::kSynSent || state_ == TcpState::kClosed) return Error::kNotConn;
+  if (read) shut_rd_ = true;
+  if (write && !fin_queued_) {
+    // RFC 9293 3.10.4 CLOSE: queue a FIN after the data.
+    fin_queued_ = true;
+    if (state_ == TcpState::kEstablished || state_ == TcpState::kSynReceived) {
+      set_state(TcpState::kFinWait1);
+    } else if (state_ == TcpState::kCloseWait) {
+      set_state(TcpState::kLastAck);
+    }
+    output(now);
+  }
+  return {};
+}
+
+void TcpConnection::close(bool linger_zero, Instant now) {
+  orphan_ = true;
+  switch (state_) {
+    case TcpState::kClosed:
+    case TcpState::kListen:
+    case TcpState::kSynSent:
+      set_state(TcpState::kClosed);
+      return;
+    default:
+      break;
+  }
+  // Linux tcp_close: unread data (RFC 2525 2.17) or SO_LINGER {on, 0}
+  // abort with a RST instead of a FIN.
+  if (linger_zero || rcv_.readable() > 0) {
+    abort(now);
+    return;
+  }
+  shut_rd_ = true;
+  if (!fin_queued_) {
+    (void)shutdown(true, true, now);
+  }
+  if (state_ == TcpState::kFinWait2 && finwait2_at_ == kNever) finwait2_at_ = now + cfg_.fin_timeout;
+}
+
+void TcpConnection::abort(Instant now) {
+  if (is_synchronized(state_) || state_ == TcpState::kSynReceived) {
+    if (state_ != TcpState::kTimeWait) send_rst(snd_max_, now);
+  }
+  reset_ = true;
+  set_state(TcpState::kClosed);
+}
+
+void TcpConnection::fail(Error e, Instant now, bool send_reset) {
+  if (send_reset && state_ != TcpState::kSynSent && state_ != TcpState::kClosed) {
+    send_rst(snd_max_, now);
+  }
+  error_ = e;
+  reset_ = true;
+  set_state(TcpState::kClosed);
+}
+
+std::optional<Error> TcpConnection::take_error() {
+  std::optional<Error> e = error_;
+  error_.reset();
+  return e;
+}
+
+uint32_t TcpConnection::readiness() const {
+  uint32_t r = 0;
+  if (error_) r |= readiness::kError;
+  switch (state_) {
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+      break;
+    case TcpState::kClosed:
+      r |= readiness::kHangup | readiness::kReadable | readiness::kReadHangup;
+      if (established_once_ || reset_) r |= readiness::kWritable;
+      break;
+    default: {
+      if (rcv_.readable() > 0 || fin_received_ || shut_rd_) r |= readiness::kReadable;
+      if (fin_received_ || shut_rd_) r |= readiness::kReadHangup;
+      bool can_write = (state_ == TcpState::kEstablished || state_ == TcpState::kCloseWait) &&
+                       !fin_queued_;
+      // Linux sk_stream_is_writeable: free space at least half of what is queued.
+      if (!can_write || snd_.space() >= std::max<size_t>(snd_.size() / 2, 1)) {
+        r |= readiness::kWritable;
+      }
+      if (fin_received_ && fin_queued_) r |= readiness::kHangup;
+      break;
+    }
+  }
+  return r;
+}
+
+size_t TcpConnection::unsent() const { return snd_.size(); }
+
+std::optional<uint32_t> TcpConnection::ts_recent() const {
+  if (!ts_ok_) return std::nullopt;
+  return ts_recent_;
+}
+
+void TcpConnection::options_changed(Instant now) {
+  if (opts_.sndbuf != 0) snd_.set_capacity(opts_.sndbuf);
+  if (opts_.rcvbuf != 0) rcv_.set_capacity(opts_.rcvbuf);
+  if (opts_.quickack) {
+    quickacks_ = kQuickAcks;
+    opts_.quickack = false;
+  }
+  if (opts_.keepalive && keepalive_at_ == kNever && is_synchronized(state_)) {
+    keepalive_at_ = now + keepalive_idle();
+  }
+  if (!opts_.keepalive) keepalive_at_ = kNever;
+  if (is_synchronized(state_)) output(now);
+}
+
+Result<> TcpConnection::set_congestion(std::string_view name, Instant now) {
+  auto cc = make_congestion_control(name, mss_, now);
+  if (!cc) return Error::kNoProtoOpt;  // Linux: ENOENT; the preload maps it
+  cc_ = std::move(cc);
+  opts_.congestion = std::string(name);
+  return {};
+}
+
+TcpInfo TcpConnection::info(Instant now) const {
+  TcpInfo i = stats_;
+  i.state = state_;
+  i.ca_state = in_loss_ ? 4 : in_recovery_ ? 3 : dupacks_ > 0 ? 1 : 0;
+  i.retransmits = retransmits_;
+  i.probes = probes_;
+  i.backoff = rtt_.backoff_count();
+  i.ts_ok = ts_ok_;
+  i.sack_ok = sack_ok_;
+  i.wscale_ok = wscale_ok_;
+  i.snd_wscale = snd_wscale_;
+  i.rcv_wscale = rcv_wscale_;
+  i.rto = rtt_.rto();
+  i.ato = cfg_.delack_min;
+  i.rtt = rtt_.srtt();
+  i.rttvar = rtt_.rttvar();
+  i.min_rtt = rtt_.min_rtt();
+  i.snd_mss = mss_;
+  i.rcv_mss = rcv_mss_;
+  i.advmss = mtu_ - kIpTcpHeaders;
+  i.unacked = (snd_max_ - snd_una_ + mss_ - 1) / mss_;
+  i.sacked = (sacks_.sacked_bytes() + mss_ - 1) / mss_;
+  i.snd_ssthresh = cc_->ssthresh() == UINT32_MAX ? 0x7fffffff : cc_->ssthresh() / mss_;
+  i.snd_cwnd = cc_->cwnd() / mss_;
+  i.snd_wnd = snd_wnd_;
+  i.rcv_wnd = rcv_adv_ - rcv_nxt();
+  i.rcv_space = static_cast<uint32_t>(rcv_.window());
+  i.last_data_sent = now - last_data_sent_;
+  i.last_data_recv = now - last_data_recv_;
+  i.last_ack_recv = now - last_ack_recv_;
+  uint32_t outstanding = snd_max_ - snd_una_;
+  i.notsent_bytes = snd_.size() > outstanding ? static_cast<uint32_t>(snd_.size() - outstanding) : 0;
+  i.congestion = cc_->name();
+  return i;
+}
+
+}  // namespace shunt::tcp

@@ -1,0 +1,304 @@
+// TcpConnection: one connection's control block (RFC 9293 3.3.1, the TCB),
+// its state machine, and its timers.
+//
+// The connection knows nothing of IP or of the Stack: segments arrive
+// through input() and the segments it wants sent pile up in outbox() as a
+// header repr plus a payload buffer with headroom; the owner drains the
+// outbox after every call. Time is an argument and timers are deadlines
+// (next_deadline / on_timer), so tests drive one connection segment by
+// segment with a manual clock.
+//
+// Files: connection.cc (open, timers, API), connection_input.cc (segment
+// arrival, RFC 9293 3.10.7), connection_output.cc (what and when to send),
+// connection_recovery.cc (ACK processing, loss recovery).
+//
+// Reading list: RFC 9293 (TCP), RFC 5961 (blind attacks), RFC 7323
+// (window scale, timestamps, PAWS), RFC 2018 / 6675 (SACK, SACK-based
+// recovery), RFC 6582 (NewReno), RFC 5681 (congestion control), RFC 6298
+// (RTO), RFC 3042 (limited transmit), RFC 1122 4.2.3.x (delayed ACK,
+// keepalive), RFC 6691 (MSS).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "stack/base/result.h"
+#include "stack/base/seq.h"
+#include "stack/base/time.h"
+#include "stack/buffer/buffer_pool.h"
+#include "stack/tcp/congestion.h"
+#include "stack/tcp/isn.h"
+#include "stack/tcp/recv_buffer.h"
+#include "stack/tcp/rtt_estimator.h"
+#include "stack/tcp/sack_scoreboard.h"
+#include "stack/tcp/send_buffer.h"
+#include "stack/tcp/tcp_config.h"
+#include "stack/tcp/tcp_state.h"
+#include "stack/wire/tcp.h"
+
+namespace shunt::tcp {
+
+// A segment the connection wants sent. `payload` holds only the data (it
+// may be an empty buffer) with headroom for the TCP, IP and Ethernet
+// headers; the owner emits `hdr` in front of it.
+struct OutSegment {
+  wire::TcpRepr hdr;
+  PacketBuffer payload;
+  bool retransmit = false;
+};
+
+// Per-socket options that shape a connection.
+struct ConnOptions {
+  bool nodelay = false;       // TCP_NODELAY
+  bool cork = false;          // TCP_CORK
+  bool keepalive = false;     // SO_KEEPALIVE
+  Duration keepidle{0};       // TCP_KEEPIDLE (0: config default)
+  Duration keepintvl{0};      // TCP_KEEPINTVL
+  uint32_t keepcnt = 0;       // TCP_KEEPCNT
+  uint32_t rcvbuf = 0;        // SO_RCVBUF in bytes (0: config default)
+  uint32_t sndbuf = 0;        // SO_SNDBUF
+  uint16_t user_mss = 0;      // TCP_MAXSEG (0: from the MTU)
+  std::string congestion;     // TCP_CONGESTION (empty: config default)
+  Duration user_timeout{0};   // TCP_USER_TIMEOUT (0: retries2 rules)
+  bool quickack = false;      // TCP_QUICKACK
+};
+
+// What TCP_INFO reports (the kernel's struct tcp_info, in our units).
+struct TcpInfo {
+  TcpState state = TcpState::kClosed;
+  uint8_t ca_state = 0;  // 0 open, 1 disorder, 3 recovery, 4 loss (TCP_CA_*)
+  uint32_t retransmits = 0;  // consecutive RTO retransmissions
+  uint32_t probes = 0;       // keepalive / zero-window probes unanswered
+  uint32_t backoff = 0;
+  bool ts_ok = false, sack_ok = false, wscale_ok = false;
+  uint8_t snd_wscale = 0, rcv_wscale = 0;
+  Duration rto{}, ato{}, rtt{}, rttvar{}, min_rtt{};
+  uint32_t snd_mss = 0, rcv_mss = 0, advmss = 0;
+  uint32_t unacked = 0, sacked = 0, lost = 0, retrans = 0;  // segments
+  uint32_t snd_ssthresh = 0, snd_cwnd = 0;                  // segments
+  uint32_t snd_wnd = 0, rcv_wnd = 0, rcv_space = 0;
+  uint32_t total_retrans = 0;
+  uint64_t challenge_acks = 0;
+  uint64_t bytes_sent = 0, bytes_retrans = 0, bytes_acked = 0, bytes_received = 0;
+  uint64_t segs_out = 0, segs_in = 0, data_segs_out = 0, data_segs_in = 0;
+  uint64_t delivery_rate = 0;  // bytes per second, last sample
+  Duration last_data_sent{}, last_data_recv{}, last_ack_recv{};
+  uint32_t notsent_bytes = 0;
+  uint32_t reordering = 3;
+  std::string_view congestion;
+};
+
+class TcpConnection {
+ public:
+  TcpConnection(const TcpConfig& cfg, BufferPool& pool, const FourTuple& tuple,
+                const ConnOptions& opts, uint32_t mtu, uint64_t ts_offset, Instant now);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  // ---- opening -----------------------------------------------------------
+  // Active open (RFC 9293 3.10.1): sends a SYN, enters SYN-SENT.
+  void connect(SeqNum iss, Instant now);
+  // Passive open from a SYN a listener accepted: sends a SYN-ACK, enters
+  // SYN-RECEIVED.
+  void accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now);
+  // Passive open completed by the ACK of a valid SYN cookie (RFC 4987):
+  // straight to ESTABLISHED with what the cookie and timestamps carried.
+  void accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t mss,
+                     std::optional<uint8_t> wscale, bool sack, Instant now);
+
+  // ---- packet path -------------------------------------------------------
+  void input(const wire::TcpRepr& seg, Bytes payload, Instant now);
+  // An ICMP error about this connection (RFC 5461 / Linux tcp_v4_err):
+  // during the handshake it aborts with `e`; later it is a soft error,
+  // reported if the connection times out. Fragmentation needed lowers
+  // the MSS (RFC 1191) and resends.
+  void icmp_error(Error e, uint16_t next_hop_mtu, bool frag_needed, Instant now);
+  Instant next_deadline() const;
+  void on_timer(Instant now);
+  std::vector<OutSegment>& outbox() { return outbox_; }
+
+  // ---- application -------------------------------------------------------
+  // Copies what fits in the send buffer; kAgain when nothing fits, kPipe
+  // after shutdown(SHUT_WR) or a reset (the first call after a reset gets
+  // the reset error), kNotConn before the connection is established.
+  Result<size_t> send(Bytes data, bool more, Instant now);
+  // Copies in-order data; 0 at end of stream; kAgain when none yet.
+  Result<size_t> recv(MutableBytes out, bool peek, Instant now);
+  Result<> shutdown(bool read, bool write, Instant now);
+  // close(2): the connection becomes an orphan that finishes on its own.
+  // Unread data, or linger with zero timeout, aborts it with a RST.
+  void close(bool linger_zero, Instant now);
+  // Sends a RST and closes at once.
+  void abort(Instant now);
+
+  uint32_t readiness() const;  // readiness:: bits
+  std::optional<Error> take_error();
+  const std::optional<Error>& pending_error() const { return error_; }
+
+  // ---- introspection -----------------------------------------------------
+  TcpState state() const { return state_; }
+  const FourTuple& tuple() const { return tuple_; }
+  bool orphan() const { return orphan_; }
+  // True once the connection can be forgotten (CLOSED).
+  bool done() const { return state_ == TcpState::kClosed; }
+  // A connection that was established and then closed by the peer's RST,
+  // a timeout or an abort (for accept(): ECONNABORTED on Linux).
+  bool was_reset() const { return reset_; }
+  size_t readable() const { return rcv_.readable(); }
+  size_t unsent() const;           // SIOCOUTQ counts unacked + unsent
+  size_t send_queue() const { return snd_.size(); }
+  TcpInfo info(Instant now) const;
+  ConnOptions& options() { return opts_; }
+  // Applies changed options (buffer sizes, Nagle, cork) and sends what they allow.
+  void options_changed(Instant now);
+  Result<> set_congestion(std::string_view name, Instant now);
+  // RCV.NXT: the receive buffer's next byte, plus one once the FIN arrived.
+  SeqNum rcv_nxt() const { return rcv_.rcv_nxt() + (fin_received_ ? 1u : 0u); }
+  SeqNum snd_nxt() const { return snd_nxt_; }
+  std::optional<uint32_t> ts_recent() const;
+  uint32_t mss() const { return mss_; }
+  uint32_t cwnd() const { return cc_->cwnd(); }
+
+  // The owner's bookkeeping: the socket holding this connection (0 for an
+  // orphan or a child not yet accepted), the listener it was born from,
+  // and the earliest deadline already in the owner's timer heap.
+  uint64_t owner = 0;
+  uint64_t parent = 0;
+  Instant heap_at = kNever;
+  // Set while the connection sits in a listener's accept queue.
+  bool in_accept_queue = false;
+
+ private:
+  // connection_input.cc
+  void input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Instant now);
+  bool acceptable(const wire::TcpRepr& seg, uint32_t seg_len) const;
+  bool paws_reject(const wire::TcpRepr& seg, Instant now);
+  void input_text(const wire::TcpRepr& seg, Bytes payload, Instant now);
+  void input_fin(Instant now);
+  void apply_syn_options(const wire::TcpOptions& o);
+  void update_ts_recent(const wire::TcpRepr& seg, uint32_t seg_len, Instant now);
+  void enter_time_wait(Instant now);
+  void send_challenge_ack(Instant now);
+  void send_oow_ack(Instant now);
+
+  // connection_recovery.cc
+  // Returns false when the segment must be dropped.
+  bool process_ack(const wire::TcpRepr& seg, uint32_t seg_len, Instant now);
+  void on_new_ack(SeqNum ack, const wire::TcpRepr& seg, Instant now);
+  void on_dup_ack(const wire::TcpRepr& seg, Instant now);
+  void enter_recovery(Instant now);
+  void update_window(const wire::TcpRepr& seg);
+  void on_rto(Instant now);
+
+  // connection_output.cc
+  void output(Instant now);
+  bool send_one(Instant now);
+  void send_segment(SeqNum seq, uint32_t len, uint8_t flags, Instant now, bool retransmit);
+  void send_ack(Instant now);
+  void send_rst(SeqNum seq, Instant now);
+  void send_syn(Instant now);
+  void retransmit_head(Instant now);
+  wire::TcpOptions segment_options(uint8_t flags, Instant now) const;
+  uint16_t window_field(bool syn);
+  uint32_t tsval(Instant now) const;
+  void arm_rto(Instant now);
+  void schedule_delack(Instant now);
+  bool fin_ready() const;
+  uint32_t in_flight() const;
+
+  // connection.cc
+  void set_state(TcpState s);
+  void fail(Error e, Instant now, bool send_reset);
+  void wake() {}
+  uint32_t initial_rcvbuf() const;
+  void recompute_mss();
+  Duration keepalive_idle() const;
+
+  TcpConfig cfg_;
+  BufferPool& pool_;
+  FourTuple tuple_;
+  ConnOptions opts_;
+  uint32_t mtu_;
+  uint64_t ts_offset_;
+  TcpState state_ = TcpState::kClosed;
+  std::vector<OutSegment> outbox_;
+
+  // Send sequence space (RFC 9293 3.3.1).
+  SeqNum iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_;
+  uint32_t snd_wnd_ = 0;
+  uint32_t max_snd_wnd_ = 0;
+  uint8_t snd_wscale_ = 0;
+  // Receive sequence space.
+  SeqNum irs_;
+  SeqNum rcv_adv_;  // right edge of the window we advertised
+  uint8_t rcv_wscale_ = 0;
+  SeqNum last_ack_sent_;
+
+  // Options negotiated.
+  bool wscale_ok_ = false, ts_ok_ = false, sack_ok_ = false;
+  uint16_t peer_mss_ = 536;
+  uint32_t mss_ = 536;      // effective send MSS (payload bytes per segment)
+  uint32_t rcv_mss_ = 536;  // estimate of the peer's segment size
+  uint32_t ts_recent_ = 0;
+  Instant ts_recent_stamp_{};
+
+  SendBuffer snd_;
+  RecvBuffer rcv_;
+  RttEstimator rtt_;
+  std::unique_ptr<CongestionControl> cc_;
+  SackScoreboard sacks_;
+
+  // FIN bookkeeping.
+  bool fin_queued_ = false;  // the application will send no more
+  bool fin_sent_ = false;
+  SeqNum fin_seq_;
+  bool fin_received_ = false;
+  std::optional<SeqNum> peer_fin_at_;  // a FIN seen beyond a hole
+  bool shut_rd_ = false;
+  bool orphan_ = false;
+  bool reset_ = false;
+  bool established_once_ = false;
+
+  // Loss recovery.
+  bool in_recovery_ = false;
+  bool in_loss_ = false;  // after an RTO until snd_max is acked
+  SeqNum recover_;        // RFC 6582 "recover"
+  SeqNum high_rxt_;       // RFC 6675 HighRxt
+  uint32_t dupacks_ = 0;
+  uint32_t retransmits_ = 0;  // consecutive RTOs without progress
+  uint32_t probes_ = 0;
+  // RTT measurement without timestamps (Karn): one timed segment at a time.
+  std::optional<std::pair<SeqNum, Instant>> rtt_probe_;
+
+  // Timers (kNever when off).
+  Instant rto_at_ = kNever;
+  Instant persist_at_ = kNever;
+  Instant keepalive_at_ = kNever;
+  Instant delack_at_ = kNever;
+  Instant timewait_at_ = kNever;
+  Instant finwait2_at_ = kNever;
+  Duration persist_backoff_{0};
+
+  // Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2).
+  uint32_t unacked_segments_ = 0;
+  uint32_t quickacks_ = 0;
+  bool ack_now_ = false;
+
+  // RFC 5961 challenge ACK rate limit (one per interval per connection).
+  Instant last_challenge_{};
+  std::optional<Instant> last_oow_ack_;
+  uint32_t challenges_this_second_ = 0;
+
+  std::optional<Error> error_;       // SO_ERROR, reported once
+  std::optional<Error> soft_error_;  // ICMP soft error, used if we time out
+  bool reset_reported_ = false;
+
+  // Statistics for TCP_INFO.
+  TcpInfo stats_;
+  Instant last_data_sent_{}, last_data_recv_{}, last_ack_recv_{};
+};
+
+}  // namespace shunt::tcp
