@@ -208,6 +208,7 @@ class TcpConnection {
   void schedule_delack(Instant now);
   bool fin_ready() const;
   uint32_t in_flight() const;
+  uint32_t current_mss() const;
 
   // connection.cc
   void set_state(TcpState s);

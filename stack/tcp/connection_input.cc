@@ -106,7 +106,9 @@ void TcpConnection::input(const wire::TcpRepr& seg, Bytes payload, Instant now) 
 
 bool TcpConnection::paws_reject(const wire::TcpRepr& seg, Instant now) {
   if (!ts_ok_ || !seg.options.timestamps || seg.has(kRst)) return false;
-  if (!ts_before(seg.options.timestamps->tsval, ts_recent_)) return false;
+  // Like Linux (TCP_PAWS_WINDOW), a timestamp one tick behind passes:
+  // segments reordered within a millisecond are not old duplicates.
+  if (!ts_before(seg.options.timestamps->tsval + 1, ts_recent_)) return false;
   if (now - ts_recent_stamp_ > kPawsIdle) {
     // RFC 7323 5.5: an idle connection's ts_recent is stale, not a reference.
     ts_recent_ = seg.options.timestamps->tsval;
@@ -125,8 +127,11 @@ bool TcpConnection::acceptable(const wire::TcpRepr& seg, uint32_t seg_len) const
   const uint32_t wnd = rcv_adv_ > nxt ? static_cast<uint32_t>(rcv_adv_ - nxt) : 0;
   const SeqNum end = seg.seq + (seg_len == 0 ? 0 : seg_len - 1);
   if (seg_len == 0) {
-    if (wnd == 0) return seg.seq == nxt;
-    return seq_in_window(seg.seq, nxt, nxt + wnd);
+    // Like Linux tcp_sequence(): an ACK is acceptable from the RCV.NXT we
+    // last acknowledged (RCV.WUP) up to the window's edge, so a peer whose
+    // ACK carries a slightly old sequence number (it sent to an edge we
+    // have since passed) is still heard.
+    return seq_in_window(seg.seq, seq_min(last_ack_sent_, nxt), nxt + wnd + 1);
   }
   if (wnd == 0) {
     // Like Linux: a segment starting at RCV.NXT is processed for its ACK
@@ -185,6 +190,8 @@ void TcpConnection::input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Inst
   // "fourth": the SYN.
   irs_ = seg.seq;
   rcv_ = RecvBuffer(initial_rcvbuf(), irs_ + 1);
+  // The window our SYN offered now starts at the peer's ISN + 1.
+  rcv_adv_ = rcv_nxt() + static_cast<uint32_t>(std::min<size_t>(rcv_.receive_space(), 65535));
   apply_syn_options(seg.options);
   ts_recent_stamp_ = now;
   if (seg.has(kAck)) {

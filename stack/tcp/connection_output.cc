@@ -13,6 +13,15 @@ uint32_t TcpConnection::tsval(Instant now) const {
 
 uint32_t TcpConnection::in_flight() const { return snd_nxt_ - snd_una_; }
 
+uint32_t TcpConnection::current_mss() const {
+  // mss_ leaves room for the timestamp option only; while we carry SACK
+  // blocks the payload shrinks so the segment still fits the MTU (Linux
+  // tcp_current_mss): 3 blocks next to timestamps (+28 bytes), else 4 (+36).
+  if (!sack_ok_ || rcv_.ooo_bytes() == 0) return mss_;
+  const uint32_t sack = ts_ok_ ? 28 : 36;
+  return mss_ > sack + 64 ? mss_ - sack : 64;
+}
+
 bool TcpConnection::fin_ready() const {
   return fin_queued_ && !fin_sent_ && snd_nxt_ == snd_una_ + static_cast<uint32_t>(snd_.size());
 }
@@ -27,17 +36,25 @@ uint16_t TcpConnection::window_field(bool syn) {
     return static_cast<uint16_t>(win);
   }
   const uint32_t current = rcv_adv_ > nxt ? static_cast<uint32_t>(rcv_adv_ - nxt) : 0;
+  bool hold = false;
   if (win < current) {
     // RFC 9293 3.8.6.2.2 / RFC 7323 2.4: never move the right edge left.
     win = current;
+    hold = true;
   } else if (win - current < std::min<uint32_t>(static_cast<uint32_t>(rcv_.capacity()) / 2, rcv_mss_) &&
              win != rcv_.capacity()) {
     // Receiver SWS avoidance: hold the edge until it can move by at least
     // min(buffer/2, MSS).
     win = current;
+    hold = true;
   }
   win = std::min<uint32_t>(win, uint32_t{65535} << rcv_wscale_);
-  auto field = static_cast<uint16_t>(win >> rcv_wscale_);
+  // Scaling truncates; an edge we hold is rounded up instead, or the peer
+  // would see the window shrink by the truncated bytes (Linux
+  // tcp_select_window aligns it the same way).
+  const uint32_t unit = (uint32_t{1} << rcv_wscale_) - 1;
+  auto field = static_cast<uint16_t>(
+      std::min<uint32_t>((hold ? win + unit : win) >> rcv_wscale_, 65535));
   SeqNum edge = nxt + (uint32_t{field} << rcv_wscale_);
   if (edge > rcv_adv_) rcv_adv_ = edge;
   return field;
@@ -178,7 +195,8 @@ bool TcpConnection::send_one(Instant now) {
     if (flight >= cwnd) return false;
     SeqNum from = seq_max(high_rxt_, snd_una_);
     if (auto lost = sacks_.next_lost(from, snd_max_, mss_)) {
-      uint32_t len = std::min<uint32_t>(lost->second, data_end > lost->first ? data_end - lost->first : 0);
+      uint32_t len = std::min<uint32_t>({lost->second, current_mss(),
+                                         data_end > lost->first ? data_end - lost->first : 0u});
       if (len > 0) {
         send_segment(lost->first, len, wire::tcp_flag::kAck, now, true);
         high_rxt_ = lost->first + len;
@@ -198,7 +216,8 @@ bool TcpConnection::send_one(Instant now) {
   if (in_loss_ && resending) cwnd_room = cwnd > flight ? cwnd - flight : 0;
   const SeqNum wnd_edge = snd_una_ + snd_wnd_;
   uint32_t rwnd_room = wnd_edge > snd_nxt_ ? static_cast<uint32_t>(wnd_edge - snd_nxt_) : 0;
-  uint32_t len = std::min({avail, mss_, cwnd_room, rwnd_room});
+  const uint32_t seg_mss = current_mss();
+  uint32_t len = std::min({avail, seg_mss, cwnd_room, rwnd_room});
 
   const bool fin_here = fin_queued_ && snd_nxt_ + len == data_end &&
                         (!fin_sent_ || (resending && snd_nxt_ + len < snd_max_));
@@ -216,7 +235,7 @@ bool TcpConnection::send_one(Instant now) {
     }
     return false;
   }
-  if (!resending && len < mss_) {
+  if (!resending && len < seg_mss) {
     if (len < avail) {
       // RFC 9293 3.8.6.2.1: a window-limited piece is sent only when it is
       // at least half the largest window the peer offered.
@@ -248,11 +267,11 @@ bool TcpConnection::send_one(Instant now) {
 void TcpConnection::retransmit_head(Instant now) {
   // The first unacknowledged segment (fast retransmit, RFC 5681 3.2 step 2).
   const SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_.size());
-  uint32_t len = std::min<uint32_t>(mss_, data_end > snd_una_ ? data_end - snd_una_ : 0);
+  uint32_t len = std::min<uint32_t>(current_mss(), data_end > snd_una_ ? data_end - snd_una_ : 0);
   uint8_t flags = wire::tcp_flag::kAck;
   if (len == 0 && fin_sent_ && fin_seq_ == snd_una_) flags |= wire::tcp_flag::kFin;
   if (len == 0 && (flags & wire::tcp_flag::kFin) == 0) return;
-  if (fin_sent_ && snd_una_ + len == fin_seq_ && len > 0 && len < mss_) flags |= wire::tcp_flag::kFin;
+  if (fin_sent_ && snd_una_ + len == fin_seq_ && len > 0) flags |= wire::tcp_flag::kFin;
   send_segment(snd_una_, len, flags, now, true);
   if (seq_max(high_rxt_, snd_una_ + len) != high_rxt_) high_rxt_ = snd_una_ + len;
   rtt_probe_.reset();  // Karn
