@@ -208,6 +208,11 @@ bool TcpConnection::send_one(Instant now) {
   }
 
   const bool resending = snd_nxt_ < snd_max_;  // go-back-N after an RTO
+  if (!resending && snd_una_ == snd_max_ && snd_nxt_ < data_end && now - last_data_sent_ > rtt_.rto()) {
+    // RFC 5681 4.1: after an idle period longer than the RTO, restart from
+    // the restart window instead of bursting the old cwnd.
+    cc_->on_idle_restart(now, rtt_.rto());
+  }
   const uint32_t avail = data_end > snd_nxt_ ? static_cast<uint32_t>(data_end - snd_nxt_) : 0;
   // RFC 3042 limited transmit: the first two duplicate ACKs may each send
   // one new segment beyond cwnd.
