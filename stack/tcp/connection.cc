@@ -241,13 +241,17 @@ Result<size_t> TcpConnection::send(Bytes data, bool more, Instant now) {
 
 Result<size_t> TcpConnection::recv(MutableBytes out, bool peek, Instant now) {
   if (rcv_.readable() > 0 && !shut_rd_) {
-    size_t before = rcv_.window();
+    // The most the window field can say (65535 unscaled): a buffer larger
+    // than that opens no further for the peer, and an "update" repeating
+    // the same window is a duplicate ACK to it (RFC 5681 2).
+    const size_t max_adv = size_t{65535} << rcv_wscale_;
+    size_t before = std::min(rcv_.window(), max_adv);
     size_t n = rcv_.read(out, peek);
     if (!peek && n > 0 && is_synchronized(state_) && state_ != TcpState::kTimeWait) {
       // RFC 9293 3.8.6.2.2: tell the peer when the window opened enough
       // (receiver silly window syndrome avoidance: a full MSS or half the
       // buffer; Linux sends an update when the window at least doubles).
-      size_t after = rcv_.window();
+      size_t after = std::min(rcv_.window(), max_adv);
       uint32_t advertised = rcv_adv_ - rcv_nxt();
       if (after >= before + 2 * rcv_mss_ || (advertised < rcv_mss_ && after >= rcv_mss_) ||
           after >= 2 * static_cast<size_t>(std::max<uint32_t>(advertised, 1))) {

@@ -39,12 +39,38 @@ void TcpConnection::input(const wire::TcpRepr& seg, Bytes payload, Instant now) 
   const uint32_t seg_len =
       static_cast<uint32_t>(payload.size()) + (seg.has(kSyn) ? 1 : 0) + (seg.has(kFin) ? 1 : 0);
 
+  // A retransmission of the peer's SYN in SYN-RECEIVED means our SYN-ACK
+  // was lost: send it again (Linux tcp_check_req, rate-limited like an
+  // out-of-window ACK). It lies below RCV.NXT, so the acceptability test
+  // below would only answer it with a bare ACK, which a peer in SYN-SENT
+  // drops (RFC 9293 3.10.7.3 "fifth").
+  if (state_ == TcpState::kSynReceived && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
+      seg.seq == irs_) {
+    if (last_oow_ack_ && now - *last_oow_ack_ < cfg_.invalid_ratelimit) return;
+    last_oow_ack_ = now;
+    send_syn(now);
+    return;
+  }
+
   // RFC 7323 5.3 R1: PAWS before the sequence check.
   if (paws_reject(seg, now)) return;
 
   // First: the sequence number (RFC 9293 3.10.7.4 "first").
   if (!acceptable(seg, seg_len)) {
-    if (!seg.has(kRst)) send_oow_ack(now);  // and drop
+    if (seg.has(kRst)) return;  // RFC 5961 3.2: dropped silently
+    if (seg.has(kSyn)) {
+      // RFC 5961 4.2 / RFC 9293 3.10.7.4 "fourth": a SYN gets a challenge
+      // ACK "irrespective of the sequence number" (Linux syn_challenge).
+      send_challenge_ack(now);
+      return;
+    }
+    if (state_ == TcpState::kTimeWait && seg.has(kFin)) {
+      // RFC 9293 3.10.7.4 "eighth", TIME-WAIT: the peer retransmitted its
+      // FIN (our ACK was lost): acknowledge it and restart the 2 MSL
+      // timeout. It lies below RCV.NXT, so it is handled here.
+      timewait_at_ = now + cfg_.time_wait;
+    }
+    send_oow_ack(now);  // and drop
     return;
   }
 
@@ -80,13 +106,9 @@ void TcpConnection::input(const wire::TcpRepr& seg, Bytes payload, Instant now) 
     }
   }
 
-  // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK. A
-  // retransmitted SYN in SYN-RECEIVED gets the SYN-ACK again.
+  // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK. (A
+  // retransmitted SYN in SYN-RECEIVED got the SYN-ACK again above.)
   if (seg.has(kSyn)) {
-    if (state_ == TcpState::kSynReceived && seg.seq == irs_) {
-      send_syn(now);
-      return;
-    }
     send_challenge_ack(now);
     return;
   }
@@ -206,7 +228,9 @@ void TcpConnection::input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Inst
     rtt_.reset_backoff();
     rto_at_ = kNever;
     retransmits_ = 0;
-    snd_wnd_ = uint32_t{seg.window} << snd_wscale_;
+    // RFC 7323 2.2: "The window field in a SYN (i.e., a <SYN> or <SYN,ACK>)
+    // segment itself is never scaled."
+    snd_wnd_ = seg.window;
     max_snd_wnd_ = snd_wnd_;
     snd_wl1_ = seg.seq;
     snd_wl2_ = seg.ack;
@@ -214,8 +238,20 @@ void TcpConnection::input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Inst
     last_ack_recv_ = now;
     quickacks_ = 16;
     if (opts_.keepalive) keepalive_at_ = now + keepalive_idle();
-    send_ack(now);
-    if (!payload.empty()) input_text(seg, payload, now);
+    // RFC 9293 3.10.7.3: "If there are other controls or text in the
+    // segment, then continue processing at the sixth step": text and a
+    // FIN start after the SYN's sequence number. One ACK covers it all.
+    ack_now_ = true;
+    if (!payload.empty() || seg.has(kFin)) {
+      wire::TcpRepr rest = seg;
+      rest.seq = seg.seq + 1;
+      rest.flags = static_cast<uint8_t>(rest.flags & ~kSyn);
+      input_text(rest, payload, now);
+    }
+    if (ack_now_ && !done()) {
+      ack_now_ = false;
+      send_ack(now);
+    }
     return;
   }
   // Simultaneous open (RFC 9293 3.5 figure 8): SYN-RECEIVED, SYN-ACK with
