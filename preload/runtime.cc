@@ -1,0 +1,346 @@
+#include "preload/runtime.h"
+
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "driver/capture_device.h"
+#include "driver/link.h"
+#include "driver/packet_device.h"
+#include "driver/pcap_writer.h"
+#include "driver/tap_device.h"
+#include "preload/libc.h"
+
+namespace shunt::preload {
+namespace {
+
+constexpr uint64_t kEventOne = 1;
+
+// Moves a runtime fd out of the way of the application's low numbers.
+int move_high(int fd) {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  long base = static_cast<long>(std::min<rlim_t>(rl.rlim_cur, 1 << 20)) - 64;
+  if (base < 100) return fd;
+  int high = libc().fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(base));
+  if (high < 0) return fd;
+  libc().close(fd);
+  return high;
+}
+
+[[noreturn]] void die(const std::string& line) {
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+  _exit(1);
+}
+
+}  // namespace
+
+Runtime& Runtime::get() {
+  static Runtime* r = new Runtime();
+  return *r;
+}
+
+Runtime::Runtime() {
+  if (getauxval(AT_SECURE) != 0) {
+    // design.md 6: setuid / secure-execution processes get pure passthrough.
+    passthrough_ = true;
+    return;
+  }
+  auto cfg = config_from_env();
+  if (!cfg) die(cfg.error());
+  config_ = *cfg;
+  if (!config_.log_file.empty()) {
+    int fd = open(config_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      die(fmt::format("shunt: SHUNT_LOG_FILE='{}' cannot be opened: {}; give a writable path",
+                      config_.log_file, std::strerror(errno)));
+    }
+    log_fd_ = move_high(fd);
+  }
+  pthread_atfork([] { Runtime::get().before_fork(); }, [] { Runtime::get().after_fork_parent(); },
+                 [] { Runtime::get().after_fork_child(); });
+}
+
+void Runtime::log(Config::LogLevel level, const std::string& line) {
+  if (level > config_.log) return;
+  std::string s = "shunt[" + std::to_string(getpid()) + "]: " + line + "\n";
+  (void)!libc().write(log_fd_, s.data(), s.size());
+}
+
+Instant Runtime::now() const {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return instant_from_ns(int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+}
+
+int Runtime::ensure_started() {
+  if (started_) return start_errno_;
+  started_ = true;
+  start_errno_ = start_locked();
+  return start_errno_;
+}
+
+int Runtime::start_locked() {
+  pool_ = std::make_unique<BufferPool>();
+  std::unique_ptr<NetDevice> dev;
+  std::string ifname = config_.ifname;
+  if (config_.device == Config::Device::kTap) {
+    TapOptions o;
+    o.name = config_.ifname;
+    o.mode = TapOptions::Mode::kCreateOrAttach;
+    auto tap = TapDevice::open(o, *pool_);
+    if (!tap) die(tap.error());
+    // The default TAP (or one shunt created) gets its host side configured:
+    // the kernel owns SHUNT_TAP_HOST_IP there, never the stack's address.
+    if ((*tap)->created() || config_.default_device) {
+      auto nl = Netlink::open();
+      if (!nl) die(nl.error());
+      if (auto r = nl->add_address(ifname, config_.tap_host); !r) die(r.error());
+      if (config_.mtu != 0) {
+        if (auto r = nl->set_mtu(ifname, config_.mtu); !r) die(r.error());
+      }
+      if (auto r = nl->set_up(ifname, true); !r) die(r.error());
+    }
+    dev = std::move(*tap);
+  } else {
+    PacketOptions o;
+    o.interface = config_.ifname;
+    o.mac = config_.effective_mac();
+    auto pkt = PacketDevice::open(o, *pool_);
+    if (!pkt) die(pkt.error());
+    dev = std::move(*pkt);
+  }
+  const int device_fd = dev->fd();
+  device_fd_ = device_fd;
+  if (!config_.pcap.empty()) {
+    auto w = PcapWriter::open(config_.pcap);
+    if (!w) die(w.error());
+    timespec real{}, mono{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    int64_t offset = (int64_t{real.tv_sec} - mono.tv_sec) * 1'000'000'000 + (real.tv_nsec - mono.tv_nsec);
+    dev = std::make_unique<CaptureDevice>(std::move(dev), std::move(*w), offset);
+  }
+  device_ = std::move(dev);
+
+  StackConfig sc;
+  sc.mac = config_.effective_mac();
+  sc.address = config_.address;
+  sc.gateway = config_.gateway;
+  sc.mtu = config_.mtu != 0 ? config_.mtu : device_->info().mtu;
+  uint64_t seed = 0;
+  if (config_.seed) {
+    seed = *config_.seed;
+  } else if (getrandom(&seed, sizeof seed, 0) != sizeof seed) {
+    seed = static_cast<uint64_t>(to_ns(now())) ^ static_cast<uint64_t>(getpid());
+  }
+  sc.seed = seed;
+  stack_ = std::make_unique<Stack>(*device_, *pool_, sc);
+
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  table_size_ = static_cast<size_t>(std::clamp<rlim_t>(std::max(rl.rlim_max, rl.rlim_cur), 1024, 1 << 20));
+  auto* t = new SocketFile*[table_size_]();
+  table_.store(t, std::memory_order_release);
+
+  wake_fd_ = move_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  epoll_fd_ = move_high(libc().epoll_create1(EPOLL_CLOEXEC));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  libc().epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  if (device_fd >= 0) {
+    ev.data.fd = device_fd;
+    libc().epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, device_fd, &ev);
+  }
+  log(Config::LogLevel::kInfo, fmt::format("stack {} on {} ({}), mtu {}", config_.address.to_string(),
+                                           ifname, config_.device == Config::Device::kTap ? "tap" : "packet",
+                                           stack_->mtu()));
+  stack_->poll(now());  // the gratuitous ARP
+  std::thread([this] { thread_main(); }).detach();
+  return 0;
+}
+
+void Runtime::thread_main() {
+  epoll_event events[4];
+  while (!stop_.load(std::memory_order_relaxed)) {
+    int timeout_ms = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!owns_stack_) return;
+      Instant deadline = stack_->next_deadline();
+      planned_wake_ns_.store(deadline == kNever ? INT64_MAX : to_ns(deadline), std::memory_order_relaxed);
+      if (deadline != kNever) {
+        int64_t ns = to_ns(deadline) - to_ns(now());
+        timeout_ms = ns <= 0 ? 0 : static_cast<int>(std::min<int64_t>((ns + 999'999) / 1'000'000, 60'000));
+      }
+    }
+    int n = libc().epoll_wait(epoll_fd_, events, 4, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      log(Config::LogLevel::kError, fmt::format("stack thread: epoll_wait: {}", std::strerror(errno)));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!owns_stack_) return;
+    uint64_t drained;
+    while (libc().read(wake_fd_, &drained, sizeof drained) > 0) {
+    }
+    Instant t = now();
+    for (int round = 0; round < 64; ++round) {
+      rx_batch_.clear();
+      size_t got = device_->receive(rx_batch_, 64, t);
+      for (auto& f : rx_batch_) stack_->receive(std::move(f), t);
+      if (got < 64) break;
+    }
+    rx_batch_.clear();
+    stack_->poll(t);
+    publish();
+  }
+}
+
+SocketFile* Runtime::add_socket(SocketId id, int domain, int type, int fd, bool nonblock) {
+  auto* sf = new SocketFile();
+  sf->id = id;
+  sf->domain = domain;
+  sf->type = type;
+  sf->nonblock = nonblock;
+  by_id_[id.raw()] = sf;
+  add_fd(sf, fd);
+  return sf;
+}
+
+void Runtime::add_fd(SocketFile* sf, int fd) {
+  sf->fds.push_back(fd);
+  SocketFile** t = table_.load(std::memory_order_acquire);
+  if (t != nullptr && fd >= 0 && static_cast<size_t>(fd) < table_size_) {
+    __atomic_store_n(&t[fd], sf, __ATOMIC_RELEASE);
+  }
+}
+
+bool Runtime::remove_fd(SocketFile* sf, int fd) {
+  SocketFile** t = table_.load(std::memory_order_acquire);
+  if (t != nullptr && fd >= 0 && static_cast<size_t>(fd) < table_size_) {
+    __atomic_store_n(&t[fd], nullptr, __ATOMIC_RELEASE);
+  }
+  sf->fds.erase(std::remove(sf->fds.begin(), sf->fds.end(), fd), sf->fds.end());
+  if (!sf->fds.empty()) return false;
+  by_id_.erase(sf->id.raw());
+  return true;
+}
+
+SocketFile* Runtime::by_id(SocketId id) {
+  auto it = by_id_.find(id.raw());
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+void Runtime::update_signal(SocketFile* sf) {
+  if (sf->fds.empty() || sf->inert) return;
+  uint32_t interest = 0;
+  if (sf->read_waiters + sf->epoll_read > 0) {
+    interest |= readiness::kReadable | readiness::kReadHangup | readiness::kError | readiness::kHangup;
+  }
+  if (sf->write_waiters + sf->epoll_write > 0) {
+    interest |= readiness::kWritable | readiness::kError | readiness::kHangup;
+  }
+  auto r = stack_->readiness(sf->id);
+  uint32_t ready = r ? (*r & interest) : 0;
+  const int fd = sf->fds.front();
+  if (ready != 0) {
+    // An edge-triggered watcher needs a new event for every new readiness
+    // (Linux wakes EPOLLET waiters on each arrival), so write again.
+    bool again = sf->epoll_edge > 0 && (ready & ~sf->last_ready) != 0;
+    if (!sf->signaled || again) {
+      (void)!libc().write(fd, &kEventOne, sizeof kEventOne);
+      sf->signaled = true;
+    }
+  } else if (sf->signaled) {
+    uint64_t v;
+    (void)!libc().read(fd, &v, sizeof v);
+    sf->signaled = false;
+  }
+  sf->last_ready = r ? *r : 0;
+}
+
+void Runtime::publish() {
+  changed_.clear();
+  stack_->take_ready_changes(changed_);
+  for (SocketId id : changed_) {
+    if (SocketFile* sf = by_id(id)) update_signal(sf);
+  }
+  Instant d = stack_->next_deadline();
+  int64_t want = d == kNever ? INT64_MAX : to_ns(d);
+  if (want < planned_wake_ns_.load(std::memory_order_relaxed)) {
+    planned_wake_ns_.store(want, std::memory_order_relaxed);
+    (void)!libc().write(wake_fd_, &kEventOne, sizeof kEventOne);
+  }
+}
+
+int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
+                  Duration timeout) {
+  (for_write ? sf->write_waiters : sf->read_waiters) += 1;
+  update_signal(sf);
+  lock.unlock();
+  int ms = -1;
+  if (timeout >= Duration::zero()) {
+    ms = static_cast<int>(std::min<int64_t>((timeout.count() + 999'999) / 1'000'000, INT32_MAX));
+  }
+  pollfd p{fd, POLLIN, 0};
+  int r = libc().poll(&p, 1, ms);
+  int saved = errno;
+  lock.lock();
+  (for_write ? sf->write_waiters : sf->read_waiters) -= 1;
+  update_signal(sf);
+  if (r < 0) {
+    errno = saved;
+    return -1;
+  }
+  if (r == 0) {
+    errno = EAGAIN;
+    return -1;
+  }
+  return 0;
+}
+
+void Runtime::before_fork() { mu_.lock(); }
+
+void Runtime::after_fork_parent() {
+  if (started_ && owns_stack_ && config_.fork == Config::ForkPolicy::kChild) {
+    // SHUNT_FORK=child: the child takes the stack; our sockets go inert.
+    owns_stack_ = false;
+    for (auto& [id, sf] : by_id_) sf->inert = true;
+    stop_.store(true);
+    (void)!libc().write(wake_fd_, &kEventOne, sizeof kEventOne);
+  }
+  mu_.unlock();
+}
+
+void Runtime::after_fork_child() {
+  if (started_ && owns_stack_) {
+    if (config_.fork == Config::ForkPolicy::kChild) {
+      // The parent's stack thread did not come along: start ours.
+      stop_.store(false);
+      std::thread([this] { thread_main(); }).detach();
+    } else {
+      // Default: the parent keeps the stack. Inherited sockets are inert
+      // and new AF_INET sockets in this process go to the kernel.
+      owns_stack_ = false;
+      for (auto& [id, sf] : by_id_) sf->inert = true;
+    }
+  }
+  mu_.unlock();
+}
+
+}  // namespace shunt::preload

@@ -1,0 +1,158 @@
+// The preload runtime: one Stack per process behind one mutex, a device, a
+// stack thread that waits on the device and the next deadline, and the fd
+// table that maps placeholder fds to stack sockets (design.md 3-5).
+//
+// Nothing starts until the first AF_INET socket: a program that never
+// opens one pays one table lookup per intercepted call.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "preload/config.h"
+#include "stack/buffer/buffer_pool.h"
+#include "stack/net/stack.h"
+
+namespace shunt::preload {
+
+// One stack socket as the application sees it: what the kernel would keep
+// in its struct file and struct socket.
+struct RecordedOpt {
+  int level;
+  int name;
+  std::vector<uint8_t> value;
+};
+
+struct SocketFile {
+  SocketId id;
+  int domain = 0;  // AF_INET, or AF_INET6 for a dual-stack socket
+  int type = 0;    // SOCK_STREAM or SOCK_DGRAM
+  bool nonblock = false;
+  bool v6only = false;
+  int tos = 0;
+  Duration rcvtimeo{0};
+  Duration sndtimeo{0};
+  std::vector<int> fds;  // the fds (placeholder eventfd and its dups) that refer to it
+  // Who waits for what: blocking calls and poll()/select() in progress,
+  // and epoll registrations. The placeholder is signalled when the socket
+  // is ready for something someone waits for (design.md 5).
+  uint32_t read_waiters = 0;
+  uint32_t write_waiters = 0;
+  uint32_t epoll_read = 0;
+  uint32_t epoll_write = 0;
+  uint32_t epoll_edge = 0;
+  bool signaled = false;
+  uint32_t last_ready = 0;
+  bool inert = false;  // inherited across fork by a process that does not own the stack
+  // What a handover to a kernel socket must replay (design.md 6).
+  std::vector<RecordedOpt> options;
+  std::optional<Endpoint> bound;
+};
+
+class Runtime {
+ public:
+  // The process-wide runtime (created on first use, never destroyed: the
+  // stack thread may run until exit).
+  static Runtime& get();
+
+  // True when the runtime must stay out of the way (setuid process, or a
+  // configuration error already reported).
+  bool passthrough() const { return passthrough_; }
+  const Config& config() const { return config_; }
+
+  // The socket an fd refers to, or nullptr: one array load, no lock.
+  SocketFile* lookup(int fd) const {
+    SocketFile* const* t = table_.load(std::memory_order_acquire);
+    if (t == nullptr || fd < 0 || static_cast<size_t>(fd) >= table_size_) return nullptr;
+    return __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
+  }
+
+  std::mutex& mutex() { return mu_; }
+  // Starts the device, stack and thread if needed (lock held). Returns the
+  // errno to fail socket() with, or 0.
+  int ensure_started();
+  Stack& stack() { return *stack_; }
+  Instant now() const;
+
+  // fd table (lock held).
+  SocketFile* add_socket(SocketId id, int domain, int type, int fd, bool nonblock);
+  void add_fd(SocketFile* sf, int fd);
+  // Forgets `fd`; returns true when it was the socket's last fd (the
+  // caller then closes the stack socket and deletes `sf`).
+  bool remove_fd(SocketFile* sf, int fd);
+  SocketFile* by_id(SocketId id);
+
+  // After any stack call (lock held): signal or clear placeholders whose
+  // readiness changed, and wake the stack thread if a timer moved earlier.
+  void publish();
+  void update_signal(SocketFile* sf);
+
+  // Blocks (lock released while sleeping) until `sf` may be ready for
+  // reading or writing, or `timeout` (negative: none) passes. Returns 0,
+  // or -1 with errno EAGAIN (timed out) or EINTR (a signal).
+  int wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
+           Duration timeout);
+
+  // After fork() in the child: the stack stays with the parent (default)
+  // or moves to the child (SHUNT_FORK=child).
+  void after_fork_child();
+  void before_fork();
+  void after_fork_parent();
+
+  bool owns_stack() const { return owns_stack_; }
+  bool started() const { return started_; }
+
+  // epoll shadow registrations of stack fds (design.md 5), lock held.
+  struct EpollReg {
+    uint32_t events = 0;     // what the application asked for
+    uint64_t data = 0;       // the application's epoll_data
+    bool disabled = false;   // EPOLLONESHOT fired, waiting for EPOLL_CTL_MOD
+  };
+  std::unordered_map<uint64_t, EpollReg>& epoll_regs() { return epoll_regs_; }
+  std::unordered_map<int, int>& epoll_counts() { return epoll_counts_; }
+  bool is_runtime_fd(int fd) const {
+    return fd >= 0 && (fd == wake_fd_ || fd == epoll_fd_ || (fd == log_fd_ && log_fd_ > 2) || fd == device_fd_);
+  }
+
+  // Logs one line at the given level (to SHUNT_LOG_FILE or stderr).
+  void log(Config::LogLevel level, const std::string& line);
+
+ private:
+  Runtime();
+  void thread_main();
+  int start_locked();
+
+  Config config_;
+  bool passthrough_ = false;
+  bool started_ = false;
+  int start_errno_ = 0;
+  bool owns_stack_ = true;  // false in a fork child that left the stack to the parent
+
+  std::mutex mu_;
+  std::atomic<SocketFile**> table_{nullptr};
+  size_t table_size_ = 0;
+  std::unordered_map<uint64_t, SocketFile*> by_id_;
+  std::unordered_map<uint64_t, EpollReg> epoll_regs_;  // key: epfd << 32 | fd
+  std::unordered_map<int, int> epoll_counts_;          // epfd -> stack fds registered
+
+  std::unique_ptr<BufferPool> pool_;
+  std::unique_ptr<NetDevice> device_;
+  std::unique_ptr<Stack> stack_;
+  std::thread thread_;
+  int wake_fd_ = -1;
+  int epoll_fd_ = -1;
+  std::atomic<int64_t> planned_wake_ns_{INT64_MAX};
+  std::atomic<bool> stop_{false};
+  std::vector<SocketId> changed_;
+  std::vector<PacketBuffer> rx_batch_;
+  int log_fd_ = 2;
+  int device_fd_ = -1;
+};
+
+}  // namespace shunt::preload
