@@ -187,8 +187,18 @@ void TcpConnection::on_timer(Instant now) {
     if (opts_.keepalive && (state_ == TcpState::kEstablished || state_ == TcpState::kCloseWait)) {
       Duration intvl = opts_.keepintvl != Duration::zero() ? opts_.keepintvl : cfg_.keepalive_intvl;
       uint32_t cnt = opts_.keepcnt != 0 ? opts_.keepcnt : cfg_.keepalive_probes;
-      // RFC 1122 4.2.3.6: probe only when nothing else is in flight.
-      if (snd_una_ == snd_max_) {
+      // RFC 1122 4.2.3.6: probe only when nothing else is in flight or
+      // queued (Linux: packets_out or a non-empty write queue; a zero
+      // window has the persist timer).
+      // The idle time counts from the last segment received (Linux
+      // keepalive_time_elapsed): an answered probe, or any traffic,
+      // starts a new idle period instead of the next probe.
+      const Instant heard = std::max(last_ack_recv_, last_data_recv_);
+      if (snd_una_ != snd_max_ || snd_.size() != 0) {
+        keepalive_at_ = now + keepalive_idle();
+      } else if (probes_ == 0 && now - heard < keepalive_idle()) {
+        keepalive_at_ = heard + keepalive_idle();
+      } else {
         if (probes_ >= cnt) {
           fail(soft_error_.value_or(Error::kTimedOut), now, true);
           return;
@@ -196,8 +206,6 @@ void TcpConnection::on_timer(Instant now) {
         ++probes_;
         send_segment(snd_una_ - 1, 0, wire::tcp_flag::kAck, now, false);
         keepalive_at_ = now + intvl;
-      } else {
-        keepalive_at_ = now + keepalive_idle();
       }
     }
   }

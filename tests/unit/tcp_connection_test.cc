@@ -802,5 +802,704 @@ TEST_F(TcpConnTest, OrphanReceivingDataResets) {
   EXPECT_EQ(state(), TcpState::kClosed);
 }
 
+// ==== zero window and persist (RFC 9293 3.8.6.1) ===========================
+
+TEST_F(TcpConnTest, ZeroWindowProbesWithBackoffThenDataFlows) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  send(ack(irs + 1, iss + 1).win(0));  // the peer's window closes
+  ASSERT_EQ(*app_send("data"), 4u);
+  expect_nothing_sent();
+  // The persist timer starts at the RTO (200 ms: RTT 0, the floor) and
+  // doubles; each probe is an ACK with an old sequence number (Linux
+  // tcp_xmit_probe_skb) that makes the peer repeat its window.
+  advance(200ms - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck, .seq = iss, .ack = irs + 1, .len = 0});
+  advance(400ms - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck, .seq = iss, .ack = irs + 1, .len = 0});
+  // The peer answers: still closed. The backoff continues.
+  send(ack(irs + 1, iss + 1).win(0));
+  expect_nothing_sent();
+  advance(800ms - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck, .seq = iss, .ack = irs + 1, .len = 0});
+  EXPECT_EQ(state(), TcpState::kEstablished);
+  // The window opens: the data goes at once and the probes stop.
+  send(ack(irs + 1, iss + 1).win(1000));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .ack = irs + 1, .len = 4});
+  send(ack(irs + 1, iss + 5).win(1000));
+  advance(10s);
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnTest, ZeroWindowProbeBackoffIsCapped) {
+  cfg.persist_max = 1s;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  send(ack(irs + 1, iss + 1).win(0));
+  ASSERT_TRUE(app_send("x"));
+  std::vector<Duration> gaps;
+  Instant last = now;
+  for (int i = 0; i < 6; ++i) {
+    Instant t = fire_next_timer();
+    expect_sent({.flags = kAck, .seq = iss, .len = 0});
+    send(ack(irs + 1, iss + 1).win(0));  // answered: the connection lives
+    gaps.push_back(t - last);
+    last = t;
+  }
+  EXPECT_EQ(gaps, (std::vector<Duration>{200ms, 400ms, 800ms, 1s, 1s, 1s}));
+  EXPECT_EQ(state(), TcpState::kEstablished);
+}
+
+TEST_F(TcpConnTest, UnansweredZeroWindowProbesTimeOut) {
+  // Like data retransmissions, unanswered probes are bounded by retries2.
+  cfg.retries2 = 3;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  send(ack(irs + 1, iss + 1).win(0));
+  ASSERT_TRUE(app_send("x"));
+  for (int i = 0; i < 3; ++i) {
+    fire_next_timer();
+    expect_sent({.flags = kAck, .seq = iss, .len = 0});
+  }
+  EXPECT_EQ(fire_next_timer(), Instant{} + 200ms + 400ms + 800ms + 1600ms);
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(c().pending_error(), Error::kTimedOut);
+  // The connection is abandoned with a RST.
+  expect_sent({.flags = kRst | kAck, .seq = iss + 1});
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnTest, WindowUpdateWithoutProbeRestartsSending) {
+  // A window update that arrives on its own (the peer's application read)
+  // ends the persist state and lets the data go.
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  send(ack(irs + 1, iss + 1).win(0));
+  ASSERT_TRUE(app_send(3000));
+  expect_nothing_sent();
+  advance(50ms);
+  send(ack(irs + 1, iss + 1).win(2920));
+  expect_sent({.flags = kAck, .seq = iss + 1, .len = 1460});
+  expect_sent({.flags = kAck, .seq = iss + 1461, .len = 1460});
+  expect_nothing_sent();
+}
+
+// ==== keepalive (RFC 1122 4.2.3.6) ==========================================
+
+class TcpConnKeepaliveTest : public TcpConnTest {
+ protected:
+  TcpConnKeepaliveTest() {
+    opts.keepalive = true;
+    opts.keepidle = 10s;
+    opts.keepintvl = 2s;
+    opts.keepcnt = 3;
+  }
+};
+
+TEST_F(TcpConnKeepaliveTest, ProbesThenTimesOut) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  // TCP_KEEPIDLE after the last segment: a probe, an ACK with SEG.SEQ =
+  // SND.NXT - 1 and no data (RFC 1122 4.2.3.6, as Linux sends it).
+  advance(10s - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck, .seq = iss, .ack = irs + 1, .len = 0});
+  // Then every TCP_KEEPINTVL, TCP_KEEPCNT probes in all.
+  advance(2s);
+  expect_sent({.flags = kAck, .seq = iss, .ack = irs + 1, .len = 0});
+  advance(2s);
+  expect_sent({.flags = kAck, .seq = iss, .ack = irs + 1, .len = 0});
+  EXPECT_EQ(state(), TcpState::kEstablished);
+  // KEEPCNT unanswered: ETIMEDOUT at idle + cnt * intvl, with a RST (Linux
+  // tcp_keepalive_timer sends tcp_send_active_reset).
+  advance(2s - 1ns);
+  EXPECT_EQ(state(), TcpState::kEstablished);
+  advance(1ns);
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(now, Instant{} + 16s);
+  EXPECT_EQ(c().pending_error(), Error::kTimedOut);
+  expect_sent({.flags = kRst | kAck, .seq = iss + 1});
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnKeepaliveTest, AnsweredProbeRestartsTheIdleTime) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  advance(10s);
+  expect_sent({.flags = kAck, .seq = iss, .len = 0});
+  advance(5ms);
+  send(ack(irs + 1, iss + 1));  // the peer is alive
+  // The next probe comes a full TCP_KEEPIDLE after that answer, and the
+  // count starts again.
+  advance(10s - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck, .seq = iss, .len = 0});
+  advance(6s - 1ns);
+  EXPECT_EQ(sent_count(), 2u);  // probes 2 and 3
+  discard_sent();
+  EXPECT_EQ(state(), TcpState::kEstablished);
+  advance(1ns);
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(c().pending_error(), Error::kTimedOut);
+}
+
+TEST_F(TcpConnKeepaliveTest, IdleCountsFromTheLastSegmentReceived) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  advance(4s);
+  send(data(irs + 1, iss + 1, "ping"));
+  expect_sent({.flags = kAck, .ack = irs + 5});
+  advance(10s - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck, .seq = iss, .ack = irs + 5, .len = 0});
+}
+
+TEST_F(TcpConnKeepaliveTest, OffByDefault) {
+  opts.keepalive = false;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  advance(std::chrono::hours(5));
+  expect_nothing_sent();
+  EXPECT_EQ(c().next_deadline(), kNever);
+}
+
+TEST_F(TcpConnKeepaliveTest, DefaultsFromTheConfig) {
+  opts.keepidle = 0s;
+  opts.keepintvl = 0s;
+  opts.keepcnt = 0;
+  cfg.keepalive_time = 100s;
+  cfg.keepalive_intvl = 5s;
+  cfg.keepalive_probes = 2;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  advance(100s);
+  expect_sent({.flags = kAck, .seq = iss, .len = 0});
+  advance(5s);
+  expect_sent({.flags = kAck, .seq = iss, .len = 0});
+  advance(5s);
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(now, Instant{} + 110s);
+}
+
+// ==== RTO (RFC 6298) ========================================================
+
+TEST_F(TcpConnTest, SynRetransmissionsBackOffThenTimeOut) {
+  // RFC 6298 2.1: 1 s before any sample; 5.5: double per expiry;
+  // tcp_syn_retries = 6: SYNs at 0, 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s.
+  ASSERT_NO_FATAL_FAILURE(open_active());
+  const std::vector<int> at = {1, 3, 7, 15, 31, 63};
+  for (int s : at) {
+    EXPECT_EQ(fire_next_timer(), Instant{} + std::chrono::seconds(s));
+    expect_sent({.flags = kSyn, .seq = iss, .retransmit = true});
+    expect_nothing_sent();
+  }
+  EXPECT_EQ(fire_next_timer(), Instant{} + 127s);
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(c().pending_error(), Error::kTimedOut);
+  expect_nothing_sent();  // no RST for a connection never synchronized
+}
+
+TEST_F(TcpConnTest, SynRetriesFollowTheConfig) {
+  cfg.syn_retries = 2;
+  cfg.rto_initial = 500ms;
+  ASSERT_NO_FATAL_FAILURE(open_active());
+  EXPECT_EQ(fire_next_timer(), Instant{} + 500ms);
+  EXPECT_EQ(fire_next_timer(), Instant{} + 1500ms);
+  discard_sent();
+  EXPECT_EQ(fire_next_timer(), Instant{} + 3500ms);
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(c().pending_error(), Error::kTimedOut);
+}
+
+TEST_F(TcpConnTest, SynAckRetransmissionsThenTheChildGoesAway) {
+  // tcp_synack_retries = 5: SYN-ACKs at 0, 1, 3, 7, 15, 31 s; at 63 s the
+  // half-open child is dropped silently.
+  ASSERT_NO_FATAL_FAILURE(open_passive());
+  for (int s : {1, 3, 7, 15, 31}) {
+    EXPECT_EQ(fire_next_timer(), Instant{} + std::chrono::seconds(s));
+    expect_sent({.flags = kSyn | kAck, .seq = iss, .ack = irs + 1, .retransmit = true});
+  }
+  EXPECT_EQ(fire_next_timer(), Instant{} + 63s);
+  EXPECT_EQ(state(), TcpState::kClosed);
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnTest, SynAckAfterARetransmittedSynTakesNoRttSample) {
+  // Karn (RFC 6298 3): the SYN was sent twice, so the SYN-ACK's RTT is
+  // ambiguous and the RTO stays at its initial value.
+  cfg.timestamps = false;
+  ASSERT_NO_FATAL_FAILURE(open_active());
+  fire_next_timer();
+  expect_sent({.flags = kSyn, .seq = iss, .retransmit = true});
+  advance(100ms);
+  send(syn_ack());
+  expect_sent({.flags = kAck, .seq = iss + 1});
+  EXPECT_EQ(c().info(now).rtt, 0ms);
+  EXPECT_EQ(c().info(now).rto, 1s);
+}
+
+TEST_F(TcpConnTest, DataRtoFloorBackoffAndRetryLimit) {
+  // RTT 0 from the handshake: RTO = max(SRTT + 4*RTTVAR, 200 ms) = 200 ms
+  // (RFC 6298 2.4 with Linux's floor). Retransmissions at 0.2, 0.6, 1.4 s;
+  // retries2 = 3 gives up at 3.0 s with ETIMEDOUT (no RST, like Linux).
+  cfg.retries2 = 3;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("hello"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 5, .retransmit = false});
+  for (auto t : {200ms, 600ms, 1400ms}) {
+    EXPECT_EQ(fire_next_timer(), Instant{} + t);
+    expect_sent(
+        {.flags = kAck | kPsh, .seq = iss + 1, .ack = irs + 1, .len = 5, .retransmit = true});
+    expect_nothing_sent();
+  }
+  EXPECT_EQ(c().info(now).backoff, 3u);
+  EXPECT_EQ(fire_next_timer(), Instant{} + 3000ms);
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(c().pending_error(), Error::kTimedOut);
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnTest, DataRtoFromTheMeasuredRtt) {
+  // A 300 ms handshake: SRTT 300, RTTVAR 150, RTO = 300 + 600 = 900 ms.
+  ASSERT_NO_FATAL_FAILURE(open_active());
+  advance(300ms);
+  send(syn_ack());
+  expect_sent({.flags = kAck});
+  EXPECT_EQ(c().info(now).rto, 900ms);
+  const Instant sent_at = now;
+  ASSERT_TRUE(app_send("x"));
+  expect_sent({.flags = kAck | kPsh, .len = 1});
+  advance(900ms - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1, .retransmit = true});
+  EXPECT_EQ(now - sent_at, 900ms);
+}
+
+TEST_F(TcpConnTest, RtoRestartsOnEachAckAndStopsWhenAllIsAcked) {
+  // RFC 6298 5.2 / 5.3.
+  opts.nodelay = true;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("a"));
+  advance(150ms);
+  ASSERT_TRUE(app_send("b"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1});
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 2, .len = 1});
+  advance(40ms);
+  send(ack(irs + 1, iss + 2));             // "a" acknowledged at 190 ms: restart
+  const Duration rto = c().info(now).rto;  // with the 190 ms sample
+  EXPECT_EQ(c().next_deadline(), now + rto);
+  advance(rto - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 2, .len = 1, .retransmit = true});
+  send(ack(irs + 1, iss + 3));
+  EXPECT_EQ(c().next_deadline(), kNever);
+}
+
+TEST_F(TcpConnTest, RetransmittedFinTimesOutToo) {
+  cfg.retries2 = 2;
+  ASSERT_NO_FATAL_FAILURE(to_fin_wait_1());
+  fire_next_timer();
+  expect_sent({.flags = kFin | kAck, .seq = iss + 1, .retransmit = true});
+  fire_next_timer();
+  expect_sent({.flags = kFin | kAck, .seq = iss + 1, .retransmit = true});
+  fire_next_timer();
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(c().pending_error(), Error::kTimedOut);
+}
+
+// ==== loss recovery (RFC 5681, 6582, 6675, 3042) ===========================
+
+class TcpConnRecoveryTest : public TcpConnTest {
+ protected:
+  static constexpr uint32_t kMss = 1460;
+  // Sequence number of the start of segment n (1-based) of our data.
+  SeqNum seg_start(uint32_t n) const { return iss + 1 + (n - 1) * kMss; }
+  SeqNum seg_end(uint32_t n) const { return seg_start(n) + kMss; }
+  // Established (NewReno, for round numbers), `segments` full segments
+  // written and the first 10 (the initial window, RFC 6928) sent.
+  void start(uint32_t segments, bool sack) {
+    cfg.congestion_control = "reno";
+    if (sack) peer_syn_options.sack_permitted = true;
+    opts.nodelay = true;
+    ASSERT_NO_FATAL_FAILURE(establish_active());
+    ASSERT_EQ(*app_send(segments * kMss), segments * kMss);
+    for (uint32_t n = 1; n <= std::min<uint32_t>(segments, 10); ++n) {
+      expect_sent({.flags = static_cast<uint8_t>(n == segments ? kAck | kPsh : kAck),
+                   .seq = seg_start(n),
+                   .len = kMss});
+    }
+    expect_nothing_sent();
+  }
+  // A duplicate ACK for segment 1's start, with SACK blocks.
+  void dupack(std::initializer_list<wire::SackBlock> blocks = {}) {
+    send(ack(irs + 1, iss + 1).sack(blocks));
+  }
+  wire::SackBlock segs(uint32_t first, uint32_t last) const {
+    return {seg_start(first), seg_end(last)};
+  }
+};
+
+TEST_F(TcpConnRecoveryTest, FastRetransmitAfterThreeDuplicateAcks) {
+  // RFC 5681 3.2: the third duplicate ACK retransmits the first
+  // unacknowledged segment at once, without waiting for the RTO.
+  ASSERT_NO_FATAL_FAILURE(start(10, false));
+  dupack();
+  dupack();
+  expect_nothing_sent();  // nothing new to send for limited transmit
+  dupack();
+  expect_sent({.flags = kAck, .seq = seg_start(1), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+  EXPECT_EQ(c().info(now).ca_state, 3);  // TCP_CA_Recovery
+  // RFC 6582: ssthresh = max(FlightSize / 2, 2*SMSS) = 5 segments.
+  EXPECT_EQ(c().info(now).snd_ssthresh, 5u);
+}
+
+TEST_F(TcpConnRecoveryTest, LimitedTransmit) {
+  // RFC 3042: each of the first two duplicate ACKs sends one new segment,
+  // cwnd unchanged.
+  ASSERT_NO_FATAL_FAILURE(start(20, false));
+  dupack();
+  expect_sent({.flags = kAck, .seq = seg_start(11), .len = kMss, .retransmit = false});
+  expect_nothing_sent();
+  dupack();
+  expect_sent({.flags = kAck, .seq = seg_start(12), .len = kMss, .retransmit = false});
+  expect_nothing_sent();
+  dupack();
+  expect_sent({.flags = kAck, .seq = seg_start(1), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnRecoveryTest, NoFastRetransmitOnWindowUpdates) {
+  // RFC 5681 2: an ACK that changes the window is not a duplicate.
+  ASSERT_NO_FATAL_FAILURE(start(10, false));
+  for (uint16_t w : {60000, 61000, 62000, 63000}) send(ack(irs + 1, iss + 1).win(w));
+  expect_nothing_sent();
+  EXPECT_EQ(c().info(now).ca_state, 0);
+}
+
+TEST_F(TcpConnRecoveryTest, NewRenoPartialAckRetransmitsTheNextHole) {
+  // RFC 6582 3.2 step 4 (SACK not negotiated): segments 1 and 4 were lost.
+  ASSERT_NO_FATAL_FAILURE(start(10, false));
+  dupack();
+  dupack();
+  dupack();
+  expect_sent({.flags = kAck, .seq = seg_start(1), .len = kMss, .retransmit = true});
+  // recover = SND.MAX (end of segment 10). The retransmission fills the
+  // first hole: a partial ACK up to segment 4, which is lost as well.
+  send(ack(irs + 1, seg_start(4)));
+  expect_sent({.flags = kAck, .seq = seg_start(4), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+  EXPECT_EQ(c().info(now).ca_state, 3);
+  // The full ACK (RFC 6582 3.2 step 3) ends recovery with cwnd = ssthresh.
+  send(ack(irs + 1, seg_end(10)));
+  EXPECT_EQ(c().info(now).ca_state, 0);
+  EXPECT_EQ(c().info(now).snd_cwnd, 5u);
+  EXPECT_EQ(c().next_deadline(), kNever);
+}
+
+TEST_F(TcpConnRecoveryTest, SackRecoveryRetransmitsOnlyTheHoles) {
+  // RFC 6675: segments 1 and 5 are lost; the receiver SACKs the rest.
+  ASSERT_NO_FATAL_FAILURE(start(10, true));
+  dupack({segs(2, 2)});
+  dupack({segs(2, 3)});
+  expect_nothing_sent();
+  // Three segments SACKed above segment 1: IsLost(1) (RFC 6675 4), the
+  // third duplicate: retransmit it.
+  dupack({segs(2, 4)});
+  expect_sent({.flags = kAck, .seq = seg_start(1), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+  // Segments 6, 7, 8 arrive: now segment 5 has three SACKed segments
+  // above it and is lost too; NextSeg() (RFC 6675 5 (C)) resends it once
+  // pipe allows, and never a SACKed segment.
+  dupack({segs(6, 6), segs(2, 4)});
+  dupack({segs(6, 7), segs(2, 4)});
+  dupack({segs(6, 8), segs(2, 4)});
+  expect_sent({.flags = kAck, .seq = seg_start(5), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+  // The retransmissions arrive: cumulative ACK to the end, recovery ends.
+  send(ack(irs + 1, seg_end(10)));
+  EXPECT_EQ(c().info(now).ca_state, 0);
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnRecoveryTest, RtoAfterALostRetransmission) {
+  // RFC 6298 5.4-5.6 / RFC 5681 3.1: the retransmission is lost too: the
+  // RTO resends the first unacknowledged segment with cwnd = 1 SMSS.
+  ASSERT_NO_FATAL_FAILURE(start(10, false));
+  dupack();
+  dupack();
+  dupack();
+  expect_sent({.flags = kAck, .seq = seg_start(1), .retransmit = true});
+  fire_next_timer();
+  expect_sent({.flags = kAck, .seq = seg_start(1), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+  EXPECT_EQ(c().info(now).ca_state, 4);  // TCP_CA_Loss
+  EXPECT_EQ(c().info(now).snd_cwnd, 1u);
+  // Go-back-N: the ACK of segment 1 lets segments 2 and 3 go (slow start).
+  send(ack(irs + 1, seg_end(1)));
+  expect_sent({.flags = kAck, .seq = seg_start(2), .len = kMss, .retransmit = true});
+  expect_sent({.flags = kAck, .seq = seg_start(3), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+}
+
+// ==== delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2) ==========================
+
+class TcpConnDelackTest : public TcpConnTest {
+ protected:
+  // Established, past the 16 immediate ACKs a new connection gets (Linux
+  // quickack mode, RFC 5681 4.2 "at connection start").
+  void establish_delayed() {
+    ASSERT_NO_FATAL_FAILURE(establish_active());
+    for (int i = 0; i < 16; ++i) {
+      send(data(theirs, iss + 1, "q"));
+      theirs = theirs + 1;
+      expect_sent({.flags = kAck, .ack = theirs});
+    }
+    EXPECT_EQ(app_recv().size(), 16u);
+    expect_nothing_sent();
+  }
+};
+
+TEST_F(TcpConnDelackTest, FirstSegmentsAreAckedAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  send(data(irs + 1, iss + 1, 1460));
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1461});
+}
+
+TEST_F(TcpConnDelackTest, AckEverySecondFullSegment) {
+  ASSERT_NO_FATAL_FAILURE(establish_delayed());
+  send(data(theirs, iss + 1, 1460));
+  expect_nothing_sent();
+  send(data(theirs + 1460, iss + 1, 1460));
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = theirs + 2920});
+  send(data(theirs + 2920, iss + 1, 1460));
+  expect_nothing_sent();
+  send(data(theirs + 4380, iss + 1, 1460));
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = theirs + 5840});
+}
+
+TEST_F(TcpConnDelackTest, TimerFiresWithinDelackMin) {
+  // A lone segment is acknowledged when the delayed-ACK timer fires:
+  // delack_min (40 ms, Linux TCP_DELACK_MIN), well under RFC 1122's 500 ms.
+  ASSERT_NO_FATAL_FAILURE(establish_delayed());
+  send(data(theirs, iss + 1, 100));
+  expect_nothing_sent();
+  EXPECT_EQ(c().next_deadline(), now + 40ms);
+  advance(40ms - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = theirs + 100});
+  advance(1s);
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnDelackTest, OutgoingDataCarriesTheAck) {
+  // RFC 1122 4.2.3.2: data sent before the timer fires piggybacks the ACK.
+  ASSERT_NO_FATAL_FAILURE(establish_delayed());
+  send(data(theirs, iss + 1, "request"));
+  expect_nothing_sent();
+  ASSERT_TRUE(app_send("response"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .ack = theirs + 7, .len = 8});
+  // No separate ACK is left pending for the delayed-ACK timer.
+  advance(100ms);
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnDelackTest, OutOfOrderDataIsAckedAtOnceWithSackBlocks) {
+  // RFC 5681 4.2 / RFC 2018 4: out-of-order data gets an immediate ACK
+  // carrying SACK blocks, the most recent block first; filling the hole
+  // is acknowledged at once too.
+  peer_syn_options.sack_permitted = true;
+  ASSERT_NO_FATAL_FAILURE(establish_delayed());
+  const SeqNum h = theirs;
+  send(data(h + 100, iss + 1, 100));
+  expect_sent({.flags = kAck, .ack = h, .sack = std::vector<wire::SackBlock>{{h + 100, h + 200}}});
+  send(data(h + 300, iss + 1, 100));
+  expect_sent({.flags = kAck,
+               .ack = h,
+               .sack = std::vector<wire::SackBlock>{{h + 300, h + 400}, {h + 100, h + 200}}});
+  send(data(h, iss + 1, 100));
+  expect_sent(
+      {.flags = kAck, .ack = h + 200, .sack = std::vector<wire::SackBlock>{{h + 300, h + 400}}});
+  send(data(h + 200, iss + 1, 100));
+  expect_sent({.flags = kAck, .ack = h + 400, .sack = std::vector<wire::SackBlock>{}});
+  EXPECT_EQ(app_recv().size(), 400u);
+}
+
+TEST_F(TcpConnDelackTest, DuplicateDataIsAckedAtOnce) {
+  // RFC 9293 3.10.7.4: an old segment is answered with an ACK.
+  ASSERT_NO_FATAL_FAILURE(establish_delayed());
+  send(data(theirs - 1, iss + 1, "q"));
+  expect_sent({.flags = kAck, .ack = theirs});
+}
+
+// ==== Nagle, TCP_NODELAY, TCP_CORK, MSG_MORE (RFC 9293 3.7.4) ==============
+
+TEST_F(TcpConnTest, NagleHoldsASmallSegmentWhileDataIsUnacked) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("a"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1});
+  ASSERT_TRUE(app_send("b"));
+  ASSERT_TRUE(app_send("c"));
+  expect_nothing_sent();
+  send(ack(irs + 1, iss + 2));
+  auto s = expect_sent({.flags = kAck | kPsh, .seq = iss + 2, .len = 2});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(std::string(s->payload.begin(), s->payload.end()), "bc");
+}
+
+TEST_F(TcpConnTest, NagleLetsFullSegmentsGo) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("a"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1});
+  ASSERT_TRUE(app_send(1460 + 10));
+  expect_sent({.flags = kAck, .seq = iss + 2, .len = 1460});
+  expect_nothing_sent();  // the 10-byte tail waits
+  send(ack(irs + 1, iss + 1462));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1462, .len = 10});
+}
+
+TEST_F(TcpConnTest, NodelaySendsAtOnce) {
+  opts.nodelay = true;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("a"));
+  ASSERT_TRUE(app_send("b"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1});
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 2, .len = 1});
+}
+
+TEST_F(TcpConnTest, NodelaySetLaterFlushesWhatNagleHeld) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("a"));
+  ASSERT_TRUE(app_send("b"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1});
+  expect_nothing_sent();
+  c().options().nodelay = true;
+  options_changed();
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 2, .len = 1});
+}
+
+TEST_F(TcpConnTest, CorkHoldsPartialSegments) {
+  opts.cork = true;
+  opts.nodelay = true;  // cork wins over nodelay, as on Linux
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send(100));
+  expect_nothing_sent();
+  ASSERT_TRUE(app_send(1400));
+  expect_sent({.flags = kAck, .seq = iss + 1, .len = 1460});
+  expect_nothing_sent();
+  c().options().cork = false;
+  options_changed();
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1461, .len = 40});
+}
+
+TEST_F(TcpConnTest, MsgMoreHoldsLikeACork) {
+  opts.nodelay = true;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("head", /*more=*/true));
+  expect_nothing_sent();
+  ASSERT_TRUE(app_send("body"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 8});
+}
+
+TEST_F(TcpConnTest, SendBeforeEstablishedAndAfterShutdown) {
+  ASSERT_NO_FATAL_FAILURE(open_active());
+  EXPECT_EQ(app_send("x").error(), Error::kAgain);
+  send(syn_ack());
+  discard_sent();
+  app_shutdown_write();
+  discard_sent();
+  EXPECT_EQ(app_send("x").error(), Error::kPipe);
+}
+
+// ==== closing: RST on unread data, SO_LINGER 0, half-close ===================
+
+TEST_F(TcpConnTest, CloseWithUnreadDataSendsRst) {
+  // RFC 2525 2.17 / Linux tcp_close: data the application will never read
+  // means the peer must learn it was not delivered: RST, not FIN.
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  send(data(irs + 1, iss + 1, "unread"));
+  expect_sent({.flags = kAck, .ack = irs + 7});
+  app_close();
+  expect_sent({.flags = kRst | kAck, .seq = iss + 1, .ack = irs + 7});
+  expect_nothing_sent();
+  EXPECT_EQ(state(), TcpState::kClosed);
+}
+
+TEST_F(TcpConnTest, LingerZeroAborts) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("pending"));
+  discard_sent();
+  app_close(/*linger_zero=*/true);
+  expect_sent({.flags = kRst | kAck, .seq = iss + 8, .ack = irs + 1});
+  expect_nothing_sent();
+  EXPECT_EQ(state(), TcpState::kClosed);
+  advance(10s);
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnTest, CloseSendsFinAfterQueuedData) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("a"));
+  ASSERT_TRUE(app_send("bc"));  // held by Nagle
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1});
+  app_close();
+  // Closing flushes what Nagle held, with the FIN on it.
+  expect_sent({.flags = kAck | kPsh | kFin, .seq = iss + 2, .len = 2});
+  send(ack(irs + 1, iss + 5));
+  EXPECT_EQ(state(), TcpState::kFinWait2);
+}
+
+TEST_F(TcpConnTest, HalfCloseKeepsReceiving) {
+  // shutdown(SHUT_WR): our FIN goes, the peer's data still comes in and
+  // is acknowledged and readable; its FIN ends the stream.
+  ASSERT_NO_FATAL_FAILURE(to_fin_wait_2());
+  send(data(irs + 1, iss + 2, "more"));
+  expect_sent({.flags = kAck, .seq = iss + 2, .ack = irs + 5});
+  EXPECT_EQ(app_recv(), "more");
+  send(data(irs + 5, iss + 2, "tail").flags(kFin));
+  expect_sent({.flags = kAck, .seq = iss + 2, .ack = irs + 10});
+  EXPECT_EQ(state(), TcpState::kTimeWait);
+  EXPECT_EQ(app_recv(), "tail");
+  auto r = c().recv(std::span<uint8_t>(), false, now);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 0u);  // end of stream
+}
+
+TEST_F(TcpConnTest, PeerHalfCloseKeepsSending) {
+  // CLOSE-WAIT: the peer finished, we may still send.
+  opts.nodelay = true;
+  ASSERT_NO_FATAL_FAILURE(to_close_wait());
+  auto eof = c().recv(std::span<uint8_t>(), false, now);
+  ASSERT_TRUE(eof);
+  EXPECT_EQ(*eof, 0u);  // the peer's end of stream
+  ASSERT_TRUE(app_send("reply"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .ack = irs + 2, .len = 5});
+  app_shutdown_write();
+  expect_sent({.flags = kAck | kFin, .seq = iss + 6, .ack = irs + 2});
+  EXPECT_EQ(state(), TcpState::kLastAck);
+  send(ack(irs + 2, iss + 7));
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(c().pending_error(), std::nullopt);
+}
+
+TEST_F(TcpConnTest, AbortSendsRstFromAnySynchronizedState) {
+  ASSERT_NO_FATAL_FAILURE(to_close_wait());
+  c().abort(now);
+  expect_sent({.flags = kRst | kAck, .seq = iss + 1, .ack = irs + 2});
+  EXPECT_EQ(state(), TcpState::kClosed);
+}
+
+TEST_F(TcpConnTest, CloseInSynSentSendsNothing) {
+  ASSERT_NO_FATAL_FAILURE(open_active());
+  app_close();
+  expect_nothing_sent();
+  EXPECT_EQ(state(), TcpState::kClosed);
+  advance(5s);
+  expect_nothing_sent();
+}
+
 }  // namespace
 }  // namespace shunt::testing
