@@ -404,6 +404,10 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
         ++stats_.tcp.SyncookiesRecv;
         ++stats_.tcp.PassiveOpens;
         c->accept_cookie(seg, cookie, *mss, wscale, sack, now);
+        // The ACK completing the handshake may carry data (and a FIN): the
+        // new connection processes it like any segment (Linux
+        // cookie_v4_check, then tcp_child_process).
+        c->input(seg, payload, now);
         tcp_after(c, now);
         mark_changed(lid);
         return;

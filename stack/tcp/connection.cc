@@ -131,10 +131,13 @@ void TcpConnection::accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = ack.seq;
   snd_wl2_ = ack.ack;
+  // The cookie SYN-ACK acknowledged the peer's SYN: RCV.NXT as last
+  // acknowledged (the acceptability test and RFC 7323 4.3 use it).
+  last_ack_sent_ = ack.seq;
   set_state(TcpState::kEstablished);
   quickacks_ = kQuickAcks;
   if (opts_.keepalive) keepalive_at_ = now + keepalive_idle();
-  input(ack, {}, now);  // the ACK may carry data
+  // The caller then feeds the ACK itself to input(): it may carry data.
 }
 
 // ---- timers -------------------------------------------------------------
