@@ -115,6 +115,8 @@ class TcpListenTest : public ::testing::Test {
     return c;
   }
 
+  tcp::TcpState now_state(Stack& st, SocketId s) { return st.tcp_info(s, lan.now())->state; }
+
   std::string read_all(Stack& st, SocketId s) {
     std::vector<uint8_t> buf(4096);
     auto r = st.recv_from(s, buf, 0, lan.now());
@@ -444,6 +446,36 @@ TEST_F(TcpListenTest, ClosingTheListenerResetsQueuedConnections) {
   got = flood(50001, 1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].hdr.flags, kRst | kAck);
+}
+
+TEST_F(TcpListenTest, NewSynReopensATimeWaitPair) {
+  // RFC 9293 3.6.1 / RFC 6191: the server closed first and holds the pair
+  // in TIME-WAIT; a new SYN for the same pair with a newer timestamp
+  // reopens it instead of waiting 2*MSL.
+  ASSERT_NO_FATAL_FAILURE(listen(8));
+  SocketId c = connect_client();
+  auto a = server.accept(listener, lan.now());
+  ASSERT_TRUE(a);
+  const Endpoint client_end = *client.local_endpoint(c);
+  ASSERT_TRUE(server.close(a->socket, lan.now()));
+  lan.sim.run_for(10ms);
+  ASSERT_TRUE(client.close(c, lan.now()));
+  lan.sim.run_for(1s);
+  EXPECT_EQ(server.tcp_connection_count(), 1u);  // the TIME-WAIT pair
+  EXPECT_EQ(client.tcp_connection_count(), 0u);
+
+  SocketId again = *client.tcp_open();
+  ASSERT_TRUE(client.set_option(again, SockOpt::kReuseAddr, 1));
+  ASSERT_TRUE(client.bind(again, client_end));
+  EXPECT_EQ(client.connect(again, {test_ip(2), kPort}, lan.now()).error(), Error::kInProgress);
+  ASSERT_TRUE(lan.sim.run_until(
+      [&] { return (*client.readiness(again) & readiness::kWritable) != 0; }, 5s));
+  EXPECT_EQ(*client.take_error(again), std::nullopt);
+  EXPECT_EQ(server.stats().tcp.TimeWaitRecycled, 1u);
+  auto b = server.accept(listener, lan.now());
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->peer, client_end);
+  EXPECT_EQ(now_state(server, b->socket), tcp::TcpState::kEstablished);
 }
 
 }  // namespace
