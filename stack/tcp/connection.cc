@@ -172,18 +172,39 @@ void TcpConnection::on_timer(Instant now) {
   }
   if (persist_at_ <= now) {
     persist_at_ = kNever;
-    // RFC 9293 3.8.6.1: probe a zero window. Like Linux, the probe is an
-    // ACK with an old sequence number: it carries no data and makes the
-    // peer answer with its current window.
-    ++probes_;
-    uint32_t limit = orphan_ ? cfg_.orphan_retries : cfg_.retries2;
-    if (probes_ > limit) {
-      fail(soft_error_.value_or(Error::kTimedOut), now, true);
-      return;
+    const SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_.size());
+    const SeqNum wnd_end = snd_una_ + snd_wnd_;
+    if (snd_nxt_ < data_end && snd_nxt_ < wnd_end) {
+      // The window is open but data waits with nothing in flight: held by
+      // sender SWS avoidance (a window below one MSS and half the largest
+      // offered), TCP_CORK or MSG_MORE. RFC 9293 3.8.6.2.1's override
+      // timeout: send what fits. (Linux does this on the same timer,
+      // tcp_write_wakeup, which is also TCP_CORK's 200 ms ceiling.)
+      const uint32_t len = std::min<uint32_t>(
+          {static_cast<uint32_t>(data_end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_),
+           current_mss()});
+      uint8_t flags = wire::tcp_flag::kAck;
+      if (snd_nxt_ + len == data_end) flags |= wire::tcp_flag::kPsh;
+      send_segment(snd_nxt_, len, flags, now, false);
+      if (!ts_ok_ && !rtt_probe_) rtt_probe_ = std::make_pair(snd_nxt_ + len, now);
+      snd_nxt_ += len;
+      if (snd_nxt_ > snd_max_) snd_max_ = snd_nxt_;
+      arm_rto(now);
+      output(now);  // a FIN that may follow
+    } else {
+      // RFC 9293 3.8.6.1: probe a zero window. Like Linux, the probe is an
+      // ACK with an old sequence number: it carries no data and makes the
+      // peer answer with its current window.
+      ++probes_;
+      uint32_t limit = orphan_ ? cfg_.orphan_retries : cfg_.retries2;
+      if (probes_ > limit) {
+        fail(soft_error_.value_or(Error::kTimedOut), now, true);
+        return;
+      }
+      send_segment(snd_una_ - 1, 0, wire::tcp_flag::kAck, now, false);
+      persist_backoff_ = std::min(persist_backoff_ * 2, cfg_.persist_max);
+      persist_at_ = now + persist_backoff_;
     }
-    send_segment(snd_una_ - 1, 0, wire::tcp_flag::kAck, now, false);
-    persist_backoff_ = std::min(persist_backoff_ * 2, cfg_.persist_max);
-    persist_at_ = now + persist_backoff_;
   }
   if (keepalive_at_ <= now) {
     keepalive_at_ = kNever;

@@ -1583,5 +1583,54 @@ INSTANTIATE_TEST_SUITE_P(Rfc9293, TcpConnWrapTest,
                                            std::pair<uint32_t, uint32_t>{0, 0xffffffffu},
                                            std::pair<uint32_t, uint32_t>{0x80000000u, 1}));
 
+TEST_F(TcpConnTest, SmallWindowIsUsedAfterTheOverrideTimeout) {
+  // Sender SWS avoidance (RFC 9293 3.8.6.2.1) holds a piece smaller than
+  // one MSS and half the largest window offered, but "an override timeout"
+  // sends it when nothing is in flight (Linux: the probe timer,
+  // tcp_write_wakeup), instead of probing an open window for ever.
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  send(ack(irs + 1, iss + 1).win(1000));
+  ASSERT_TRUE(app_send(2500));
+  expect_nothing_sent();
+  advance(200ms - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck, .seq = iss + 1, .len = 1000});
+  expect_nothing_sent();
+  advance(10ms);
+  send(ack(irs + 1, iss + 1001).win(1000));
+  expect_nothing_sent();
+  advance(200ms);
+  expect_sent({.flags = kAck, .seq = iss + 1001, .len = 1000});
+  // The rest fits the window and ends the write: no reason to wait.
+  send(ack(irs + 1, iss + 2001).win(1000));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 2001, .len = 500});
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnTest, CorkHoldsAtMostTheProbeTimeout) {
+  // tcp(7) TCP_CORK: "there is a 200 millisecond ceiling on the time for
+  // which output is corked" (Linux's probe timer, at the RTO floor here).
+  opts.cork = true;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send(100));
+  advance(200ms - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 100});
+  expect_nothing_sent();
+  send(ack(irs + 1, iss + 101));
+  advance(10s);
+  expect_nothing_sent();  // nothing waits: no probes either
+}
+
+TEST_F(TcpConnTest, MsgMoreHoldsAtMostTheProbeTimeout) {
+  opts.nodelay = true;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  ASSERT_TRUE(app_send("head", /*more=*/true));
+  advance(200ms);
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 4});
+}
+
 }  // namespace
 }  // namespace shunt::testing
