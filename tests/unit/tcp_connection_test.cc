@@ -325,6 +325,22 @@ TEST_F(TcpConnTest, SimultaneousOpen) {
   expect_nothing_sent();
 }
 
+TEST_F(TcpConnTest, SimultaneousOpenRefusedByRst) {
+  // RFC 9293 3.10.7.4 "second", SYN-RECEIVED from an active OPEN: a RST at
+  // RCV.NXT refuses the connection (ECONNREFUSED); elsewhere in the window
+  // it only draws a challenge ACK (RFC 5961 3.2).
+  ASSERT_NO_FATAL_FAILURE(open_active());
+  send(syn(irs));
+  expect_sent({.flags = kSyn | kAck, .seq = iss, .ack = irs + 1});
+  send(rst(irs + 5));
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1});
+  EXPECT_EQ(state(), TcpState::kSynReceived);
+  send(rst(irs + 1));
+  expect_nothing_sent();
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(c().pending_error(), Error::kConnRefused);
+}
+
 TEST_F(TcpConnTest, SynAckWithDataDeliversIt) {
   // RFC 9293 3.10.7.3: "If there are other controls or text in the segment,
   // then continue processing at the sixth step": the text starts at IRS+1.
@@ -1630,6 +1646,33 @@ TEST_F(TcpConnTest, MsgMoreHoldsAtMostTheProbeTimeout) {
   ASSERT_TRUE(app_send("head", /*more=*/true));
   advance(200ms);
   expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 4});
+}
+
+TEST_F(TcpConnRecoveryTest, SackRecoveryKeepsPipeBelowCwnd) {
+  // RFC 6675 5: limited transmit (segments 11, 12), then recovery with
+  // cwnd = ssthresh = 12 / 2 = 6 segments; a segment goes out only while
+  // pipe (SetPipe) < cwnd: lost holes first (NextSeg rule 1), then new
+  // data (rule 2).
+  ASSERT_NO_FATAL_FAILURE(start(20, true));
+  dupack({segs(2, 2)});
+  expect_sent({.flags = kAck, .seq = seg_start(11), .len = kMss, .retransmit = false});
+  dupack({segs(2, 3)});
+  expect_sent({.flags = kAck, .seq = seg_start(12), .len = kMss, .retransmit = false});
+  dupack({segs(2, 4)});
+  expect_sent({.flags = kAck, .seq = seg_start(1), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+  // pipe: 1 (retransmitted) + 5..12 not SACKed (8) = 9, then 8, then 7.
+  dupack({segs(6, 6), segs(2, 4)});
+  dupack({segs(6, 7), segs(2, 4)});
+  expect_nothing_sent();
+  // 6..8 SACKed: segment 5 is lost; pipe = 1 + 9..12 (4) = 5 < 6: resend it.
+  dupack({segs(6, 8), segs(2, 4)});
+  expect_sent({.flags = kAck, .seq = seg_start(5), .len = kMss, .retransmit = true});
+  expect_nothing_sent();
+  // 9 SACKed: pipe = 1 + 1 + 10..12 (3) = 5 < 6: new data, segment 13.
+  dupack({segs(6, 9), segs(2, 4)});
+  expect_sent({.flags = kAck, .seq = seg_start(13), .len = kMss, .retransmit = false});
+  expect_nothing_sent();
 }
 
 }  // namespace
