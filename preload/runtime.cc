@@ -72,6 +72,10 @@ Runtime::Runtime() {
   }
   pthread_atfork([] { Runtime::get().before_fork(); }, [] { Runtime::get().after_fork_parent(); },
                  [] { Runtime::get().after_fork_child(); });
+  // The kernel keeps sending what a process wrote after it exits; the
+  // stack lives in the process, so exit waits (up to SHUNT_EXIT_LINGER_MS,
+  // default 2000) for queued data, FINs and ARP to go out.
+  std::atexit([] { Runtime::get().linger_at_exit(); });
 }
 
 void Runtime::log(Config::LogLevel level, const std::string& line) {
@@ -312,6 +316,21 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
     return -1;
   }
   return 0;
+}
+
+void Runtime::linger_at_exit() {
+  if (!started_ || !owns_stack_) return;
+  int64_t limit_ms = 2000;
+  if (const char* v = env("SHUNT_EXIT_LINGER_MS")) limit_ms = std::strtoll(v, nullptr, 10);
+  const int64_t deadline = to_ns(now()) + limit_ms * 1'000'000;
+  while (to_ns(now()) < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stack_->has_pending_output()) return;
+    }
+    usleep(5000);
+  }
+  log(Config::LogLevel::kWarn, "exit: data was still in flight after SHUNT_EXIT_LINGER_MS");
 }
 
 void Runtime::before_fork() { mu_.lock(); }

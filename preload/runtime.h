@@ -104,6 +104,8 @@ class Runtime {
   void after_fork_child();
   void before_fork();
   void after_fork_parent();
+  // At exit: wait a little for data still in flight (see runtime.cc).
+  void linger_at_exit();
 
   bool owns_stack() const { return owns_stack_; }
   bool started() const { return started_; }

@@ -70,6 +70,12 @@ class ArpCache {
   Instant next_deadline() const;
 
   size_t size() const { return entries_.size(); }
+  // Packets waiting for some neighbour.
+  size_t queued() const {
+    size_t n = 0;
+    for (const auto& [ip, e] : entries_) n += e.queue.size();
+    return n;
+  }
   std::optional<State> state(Ipv4Address ip) const;
 
  private:

@@ -112,6 +112,10 @@ class Stack {
   // Connections in the 4-tuple table (any state but CLOSED, TIME-WAIT
   // included, orphans included).
   size_t tcp_connection_count() const { return conns_.size(); }
+  // True while something the applications sent is still on its way: data
+  // waiting for ARP, unacknowledged TCP data or FINs, handshakes. The
+  // preload runtime lets the process linger at exit until this is false.
+  bool has_pending_output() const;
   const tcp::TcpConfig& tcp_config() const { return cfg_.tcp; }
   Result<Endpoint> local_endpoint(SocketId s) const;
   Result<Endpoint> remote_endpoint(SocketId s) const;

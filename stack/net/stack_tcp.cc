@@ -555,6 +555,26 @@ void Stack::tcp_icmp_error(const FourTuple& t, Error e, bool fatal, bool frag_ne
   flush(now);
 }
 
+bool Stack::has_pending_output() const {
+  if (arp_.queued() > 0) return true;
+  for (const auto& [t, c] : conns_) {
+    switch (c->state()) {
+      case TcpState::kSynSent:
+      case TcpState::kFinWait1:
+      case TcpState::kClosing:
+      case TcpState::kLastAck:
+        return true;
+      case TcpState::kEstablished:
+      case TcpState::kCloseWait:
+        if (c->send_queue() > 0) return true;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
 // ---- options and introspection --------------------------------------------
 
 Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {

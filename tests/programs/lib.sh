@@ -63,4 +63,15 @@ wait_port() {
   fail "nothing listens on $host:$port"
 }
 
+# Waits until the stack answers ping (it is up once the program made its
+# first socket), for servers that take a single connection and so must not
+# be probed with one. 10 s at most.
+wait_stack() {
+  for _ in $(seq 1 100); do
+    if in_ns ping -c 1 -W 1 "$STACK" > /dev/null 2>&1; then sleep 0.3; return 0; fi
+    sleep 0.1
+  done
+  fail "the stack at $STACK does not answer ping"
+}
+
 sha() { sha256sum "$1" | cut -d' ' -f1; }
