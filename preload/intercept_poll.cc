@@ -255,6 +255,7 @@ SHUNT_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcep
       if (it != regs.end()) return fail(EEXIST);
       if (libc().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &kev) < 0) return -1;
       regs[key] = Runtime::EpollReg{event->events, event->data.u64, false};
+      rt.note_epoll();
       ++rt.epoll_counts()[epfd];
       count_interest(sf, event->events, +1);
       break;

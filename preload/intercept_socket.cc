@@ -518,6 +518,8 @@ namespace {
 
 // close() of a stack fd, lock held. The socket closes with its last fd.
 void close_stack_fd(Runtime& rt, SocketFile* sf, int fd) {
+  const bool last = sf->fds.size() == 1;
+  if (last) rt.forget_epoll_fd(fd);
   if (rt.remove_fd(sf, fd)) {
     if (!sf->inert) {
       (void)rt.stack().close(sf->id, rt.now());
@@ -533,6 +535,10 @@ SHUNT_EXPORT int close(int fd) {
   Runtime& rt = Runtime::get();
   if (rt.lookup(fd) == nullptr) {
     if (rt.is_runtime_fd(fd)) return 0;  // the runtime's own fds cannot be closed
+    if (rt.any_epoll()) {
+      std::unique_lock<std::mutex> lock(rt.mutex());
+      rt.forget_epoll_fd(fd);  // an epoll instance going away
+    }
     return libc().close(fd);
   }
   {

@@ -245,6 +245,27 @@ bool Runtime::remove_fd(SocketFile* sf, int fd) {
   return true;
 }
 
+void Runtime::forget_epoll_fd(int fd) {
+  for (auto it = epoll_regs_.begin(); it != epoll_regs_.end();) {
+    const int epfd = static_cast<int>(it->first >> 32);
+    const int watched = static_cast<int>(it->first & 0xffffffffu);
+    if (watched == fd || epfd == fd) {
+      if (SocketFile* sf = lookup(watched); sf != nullptr && !it->second.disabled) {
+        const uint32_t ev = it->second.events;
+        if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLRDNORM)) --sf->epoll_read;
+        if (ev & (EPOLLOUT | EPOLLWRNORM)) --sf->epoll_write;
+        if (ev & EPOLLET) --sf->epoll_edge;
+      }
+      if (auto c = epoll_counts_.find(epfd); c != epoll_counts_.end() && --c->second <= 0) {
+        epoll_counts_.erase(c);
+      }
+      it = epoll_regs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 SocketFile* Runtime::by_id(SocketId id) {
   auto it = by_id_.find(id.raw());
   return it == by_id_.end() ? nullptr : it->second;

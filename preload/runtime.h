@@ -118,6 +118,11 @@ class Runtime {
   };
   std::unordered_map<uint64_t, EpollReg>& epoll_regs() { return epoll_regs_; }
   std::unordered_map<int, int>& epoll_counts() { return epoll_counts_; }
+  // Closing an fd ends its epoll registrations (the kernel drops them with
+  // the file): `fd` as a watched socket, or as an epoll instance.
+  void forget_epoll_fd(int fd);
+  bool any_epoll() const { return epoll_any_.load(std::memory_order_relaxed); }
+  void note_epoll() { epoll_any_.store(true, std::memory_order_relaxed); }
   bool is_runtime_fd(int fd) const {
     return fd >= 0 && (fd == wake_fd_ || fd == epoll_fd_ || (fd == log_fd_ && log_fd_ > 2) || fd == device_fd_);
   }
@@ -142,6 +147,7 @@ class Runtime {
   std::unordered_map<uint64_t, SocketFile*> by_id_;
   std::unordered_map<uint64_t, EpollReg> epoll_regs_;  // key: epfd << 32 | fd
   std::unordered_map<int, int> epoll_counts_;          // epfd -> stack fds registered
+  std::atomic<bool> epoll_any_{false};
 
   std::unique_ptr<BufferPool> pool_;
   std::unique_ptr<NetDevice> device_;
