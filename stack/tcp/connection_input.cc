@@ -226,6 +226,14 @@ void TcpConnection::input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Inst
     }
     rtt_probe_.reset();
     rtt_.reset_backoff();
+    if (!rtt_.has_sample()) {
+      // RFC 6298 (5.7): the SYN timed out and the handshake gave no valid
+      // sample: "the RTO MUST be re-initialized to 3 seconds when data
+      // transmission begins" (Linux TCP_TIMEOUT_FALLBACK).
+      RttConfig rc = rtt_.config();
+      rc.initial_rto = std::max<Duration>(rc.initial_rto, 3s);
+      rtt_ = RttEstimator(rc);
+    }
     rto_at_ = kNever;
     retransmits_ = 0;
     // RFC 7323 2.2: "The window field in a SYN (i.e., a <SYN> or <SYN,ACK>)

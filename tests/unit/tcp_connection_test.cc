@@ -1042,7 +1042,8 @@ TEST_F(TcpConnTest, SynAckRetransmissionsThenTheChildGoesAway) {
 
 TEST_F(TcpConnTest, SynAckAfterARetransmittedSynTakesNoRttSample) {
   // Karn (RFC 6298 3): the SYN was sent twice, so the SYN-ACK's RTT is
-  // ambiguous and the RTO stays at its initial value.
+  // ambiguous; without a sample RFC 6298 (5.7) sets the RTO to 3 s for the
+  // data (Linux TCP_TIMEOUT_FALLBACK).
   cfg.timestamps = false;
   ASSERT_NO_FATAL_FAILURE(open_active());
   fire_next_timer();
@@ -1051,7 +1052,13 @@ TEST_F(TcpConnTest, SynAckAfterARetransmittedSynTakesNoRttSample) {
   send(syn_ack());
   expect_sent({.flags = kAck, .seq = iss + 1});
   EXPECT_EQ(c().info(now).rtt, 0ms);
-  EXPECT_EQ(c().info(now).rto, 1s);
+  EXPECT_EQ(c().info(now).rto, 3s);
+  ASSERT_TRUE(app_send("x"));
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1});
+  advance(3s - 1ns);
+  expect_nothing_sent();
+  advance(1ns);
+  expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .len = 1, .retransmit = true});
 }
 
 TEST_F(TcpConnTest, DataRtoFloorBackoffAndRetryLimit) {
