@@ -219,10 +219,10 @@ void TcpConnection::input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Inst
   if (seg.has(kAck)) {
     snd_una_ = seg.ack;
     // RTT of the handshake (timestamps echo, or the timed SYN).
-    if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
-      rtt_.sample(std::chrono::milliseconds(tsval(now) - seg.options.timestamps->tsecr));
-    } else if (rtt_probe_ && seg.ack >= rtt_probe_->first) {
+    if (rtt_probe_ && seg.ack >= rtt_probe_->first) {
       rtt_.sample(now - rtt_probe_->second);
+    } else if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
+      rtt_.sample(std::chrono::milliseconds(tsval(now) - seg.options.timestamps->tsecr));
     }
     rtt_probe_.reset();
     rtt_.reset_backoff();

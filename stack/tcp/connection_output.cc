@@ -118,6 +118,7 @@ void TcpConnection::send_segment(SeqNum seq, uint32_t len, uint8_t flags, Instan
     if (retransmit) {
       stats_.bytes_retrans += len;
       ++stats_.total_retrans;
+      rtt_probe_.reset();  // Karn: nothing retransmitted is timed
     }
   }
 }
@@ -143,7 +144,7 @@ void TcpConnection::send_syn(Instant now) {
   snd_nxt_ = iss_ + 1;
   snd_max_ = iss_ + 1;
   // Karn: only the first transmission is timed (timestamps time them all).
-  if (!retransmit && !ts_ok_) rtt_probe_ = std::make_pair(iss_ + 1, now);
+  if (!retransmit) rtt_probe_ = std::make_pair(iss_ + 1, now);
   if (retransmit) rtt_probe_.reset();
   arm_rto(now);
 }
@@ -217,6 +218,10 @@ bool TcpConnection::send_one(Instant now) {
   // RFC 3042 limited transmit: the first two duplicate ACKs may each send
   // one new segment beyond cwnd.
   uint32_t allowance = (!in_recovery_ && dupacks_ > 0 && dupacks_ < 3) ? dupacks_ * mss_ : 0;
+  // RFC 6582 3.2 / RFC 5681 3.2 step 4 without SACK: each duplicate ACK
+  // means a segment left the network, so the window is inflated by one
+  // SMSS per duplicate (the three that started recovery included).
+  if (in_recovery_ && !sack_ok_) allowance = dupacks_ * mss_;
   uint32_t cwnd_room = cwnd + allowance > flight ? cwnd + allowance - flight : 0;
   if (in_loss_ && resending) cwnd_room = cwnd > flight ? cwnd - flight : 0;
   const SeqNum wnd_edge = snd_una_ + snd_wnd_;
@@ -257,7 +262,7 @@ bool TcpConnection::send_one(Instant now) {
   if (snd_nxt_ + len == data_end) flags |= wire::tcp_flag::kPsh;  // last segment of a write
   if (fin_here) flags |= wire::tcp_flag::kFin;
   send_segment(snd_nxt_, len, flags, now, resending);
-  if (!resending && !ts_ok_ && !rtt_probe_) rtt_probe_ = std::make_pair(snd_nxt_ + len, now);
+  if (!resending && !rtt_probe_) rtt_probe_ = std::make_pair(snd_nxt_ + len, now);
   snd_nxt_ += len;
   if ((flags & wire::tcp_flag::kFin) != 0) {
     fin_seq_ = snd_nxt_;

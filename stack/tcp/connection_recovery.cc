@@ -87,13 +87,15 @@ void TcpConnection::on_new_ack(SeqNum ack, const wire::TcpRepr& seg, Instant now
 
   // RTT: RFC 7323 4.2 (timestamps, every ACK of new data) or RFC 6298
   // with Karn's rule (the one timed segment, never a retransmission).
+  // The timed segment gives a precise sample; timestamps (millisecond
+  // ticks) cover what it cannot, e.g. ACKs of retransmissions (RFC 7323 4).
   std::optional<Duration> sample;
-  if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
-    uint32_t ms = tsval(now) - seg.options.timestamps->tsecr;
-    if (ms < 0x7fffffff) sample = std::chrono::milliseconds(ms);
-  } else if (rtt_probe_ && ack >= rtt_probe_->first) {
+  if (rtt_probe_ && ack >= rtt_probe_->first) {
     sample = now - rtt_probe_->second;
     rtt_probe_.reset();
+  } else if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
+    uint32_t ms = tsval(now) - seg.options.timestamps->tsecr;
+    if (ms < 0x7fffffff) sample = std::chrono::milliseconds(ms);
   }
   if (sample) {
     rtt_.sample(*sample);
@@ -103,8 +105,9 @@ void TcpConnection::on_new_ack(SeqNum ack, const wire::TcpRepr& seg, Instant now
           std::chrono::duration<double>(*sample).count());
     }
   }
-  // RFC 6298 5.7 (and Linux): new data acknowledged ends the backoff.
-  rtt_.reset_backoff();
+  // The backoff ends with the next valid RTT sample (Karn; sample()
+  // resets it, as Linux does in tcp_ack_update_rtt); the count of
+  // consecutive timeouts ends with any progress.
   retransmits_ = 0;
 
   const uint32_t acked = static_cast<uint32_t>(ack - snd_una_) + (data_acked == 0 ? 0 : 0);

@@ -1222,6 +1222,24 @@ TEST_F(TcpConnRecoveryTest, NewRenoPartialAckRetransmitsTheNextHole) {
   EXPECT_EQ(c().next_deadline(), kNever);
 }
 
+TEST_F(TcpConnRecoveryTest, NewRenoInflatesTheWindowPerDuplicateAck) {
+  // RFC 6582 3.2 / RFC 5681 3.2 step 4, SACK off: 20 segments written, 10
+  // sent. Three duplicates retransmit segment 1 (limited transmit sent 11
+  // and 12); cwnd = ssthresh (6) + 3 with 12 in flight. Each further
+  // duplicate inflates cwnd by one segment: the 4th one beyond lets
+  // segment 13 go, the next one segment 14.
+  ASSERT_NO_FATAL_FAILURE(start(20, false));
+  for (int i = 0; i < 3; ++i) dupack();
+  discard_sent();
+  for (int i = 0; i < 3; ++i) dupack();
+  expect_nothing_sent();
+  dupack();
+  expect_sent({.flags = kAck, .seq = seg_start(13), .len = kMss, .retransmit = false});
+  dupack();
+  expect_sent({.flags = kAck, .seq = seg_start(14), .len = kMss, .retransmit = false});
+  expect_nothing_sent();
+}
+
 TEST_F(TcpConnRecoveryTest, SackRecoveryRetransmitsOnlyTheHoles) {
   // RFC 6675: segments 1 and 5 are lost; the receiver SACKs the rest.
   ASSERT_NO_FATAL_FAILURE(start(10, true));

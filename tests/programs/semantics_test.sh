@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Socket semantics that must match Linux, checked by a gtest program
+# (tests/preload/semantics.cc) running on the stack against kernel peers.
+source "$(dirname "$0")/lib.sh"
+in_ns python3 "$(dirname "$0")/../preload/peer.py" "$PEER" &
+wait_port "$PEER" 7000
+on_stack "$BUILD/tests/preload_semantics" || fail "semantics (see the gtest output above)"
+pass "socket semantics"
