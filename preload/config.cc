@@ -127,6 +127,12 @@ Expected<Config, std::string> config_from_env() {
     if (!s) return bad("SHUNT_SEED", v, "use a decimal number");
     c.seed = *s;
   }
+  if (const char* v = env("SHUNT_STATS")) {
+    std::string_view s(v);
+    if (s == "1" || s == "yes") c.stats_at_exit = true;
+    else if (s == "0" || s == "no" || s.empty()) c.stats_at_exit = false;
+    else return bad("SHUNT_STATS", v, "use 1 to print the stack's counters at exit, or 0");
+  }
   return c;
 }
 

@@ -34,6 +34,7 @@ struct Config {
   ForkPolicy fork = ForkPolicy::kParent;      // SHUNT_FORK
   uint32_t busy_poll_us = 0;                  // SHUNT_BUSY_POLL_US
   std::optional<uint64_t> seed;               // SHUNT_SEED (default: from getrandom)
+  bool stats_at_exit = false;                 // SHUNT_STATS=1: print the counters at exit
 
   MacAddress effective_mac() const;
 };

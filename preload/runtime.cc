@@ -339,8 +339,31 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
   return 0;
 }
 
+void Runtime::print_stats() {
+  std::string out = fmt::format("shunt[{}]: stack counters (nonzero, netstat -s style):\n", getpid());
+  std::string group;
+  stack_->stats().for_each([&](std::string_view g, std::string_view name, uint64_t v) {
+    if (v == 0) return;
+    if (g != group) {
+      group = g;
+      out += fmt::format("  {}:\n", g);
+    }
+    out += fmt::format("    {:<22} {}\n", name, v);
+  });
+  (void)!libc().write(2, out.data(), out.size());
+}
+
 void Runtime::linger_at_exit() {
   if (!started_ || !owns_stack_) return;
+  struct StatsAtExit {
+    Runtime& rt;
+    ~StatsAtExit() {
+      if (rt.config_.stats_at_exit) {
+        std::lock_guard<std::mutex> lock(rt.mu_);
+        rt.print_stats();
+      }
+    }
+  } stats{*this};
   int64_t limit_ms = 2000;
   if (const char* v = env("SHUNT_EXIT_LINGER_MS")) limit_ms = std::strtoll(v, nullptr, 10);
   const int64_t deadline = to_ns(now()) + limit_ms * 1'000'000;

@@ -106,6 +106,8 @@ class Runtime {
   void after_fork_parent();
   // At exit: wait a little for data still in flight (see runtime.cc).
   void linger_at_exit();
+  // SHUNT_STATS=1: the counters on stderr at exit (lock held).
+  void print_stats();
 
   bool owns_stack() const { return owns_stack_; }
   bool started() const { return started_; }

@@ -43,6 +43,7 @@ constexpr Option kOptions[] = {
     {"--fork", "SHUNT_FORK", "parent|child", "who keeps the stack after fork() (default: parent)"},
     {"--busy-poll", "SHUNT_BUSY_POLL_US", "US", "busy-poll microseconds before sleeping (default: 0)"},
     {"--seed", "SHUNT_SEED", "N", "seed for the stack's random choices (default: from the OS)"},
+    {"--stats", "SHUNT_STATS", "1|0", "print the stack's counters when the program exits (default: 0)"},
 };
 
 // The library next to this program: <bindir>/../preload/libshunt.so in a
