@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -313,8 +314,33 @@ void Runtime::publish() {
   }
 }
 
+void Runtime::service_device() {
+  Instant t = now();
+  rx_batch_.clear();
+  device_->receive(rx_batch_, 64, t);
+  for (auto& f : rx_batch_) stack_->receive(std::move(f), t);
+  rx_batch_.clear();
+  stack_->poll(t);
+  publish();
+}
+
 int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
                   Duration timeout) {
+  if (config_.busy_poll_us > 0 && owns_stack_) {
+    // SHUNT_BUSY_POLL_US: poll the device from this thread before sleeping,
+    // trading CPU for latency (like SO_BUSY_POLL).
+    const uint32_t want = for_write ? readiness::kWritable | readiness::kError | readiness::kHangup
+                                    : readiness::kReadable | readiness::kError | readiness::kHangup;
+    const int64_t until = to_ns(now()) + int64_t{config_.busy_poll_us} * 1000;
+    while (to_ns(now()) < until) {
+      service_device();
+      auto r = stack_->readiness(sf->id);
+      if (r && (*r & want) != 0) return 0;
+      lock.unlock();
+      sched_yield();
+      lock.lock();
+    }
+  }
   (for_write ? sf->write_waiters : sf->read_waiters) += 1;
   update_signal(sf);
   lock.unlock();

@@ -135,6 +135,8 @@ class Runtime {
  private:
   Runtime();
   void thread_main();
+  // One round of the stack thread's work, from any thread (lock held).
+  void service_device();
   int start_locked();
 
   Config config_;
