@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -291,6 +292,14 @@ TEST(Semantics, DupSharesOneSocketAndCloseRange) {
   ASSERT_EQ(close_range(static_cast<unsigned>(lo), static_cast<unsigned>(hi), 0), 0);
   EXPECT_EQ(send(a, "x", 1, 0), -1);
   EXPECT_EQ(errno, EBADF);
+}
+
+TEST(Semantics, FstatSaysSocket) {
+  int fd = connect_to(7000);
+  struct stat st{};
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  close(fd);
 }
 
 TEST(Semantics, IdleProcessUsesNoCpu) {

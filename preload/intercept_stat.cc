@@ -1,0 +1,55 @@
+// fstat on a stack socket reports a socket (S_IFSOCK), as the kernel does,
+// instead of the placeholder eventfd's anonymous inode: programs check
+// S_ISSOCK (socket activation, libuv's handle guessing).
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include "preload/calls.h"
+
+namespace {
+
+template <class F>
+F next(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+template <class St>
+void as_socket(St* st) {
+  st->st_mode = S_IFSOCK | 0777;
+  st->st_size = 0;
+}
+
+}  // namespace
+
+using namespace shunt::preload;
+
+SHUNT_EXPORT int fstat(int fd, struct stat* st) noexcept {
+  static auto real = next<int (*)(int, struct stat*)>("fstat");
+  int r = real(fd, st);
+  if (r == 0 && Runtime::get().lookup(fd) != nullptr) as_socket(st);
+  return r;
+}
+
+SHUNT_EXPORT int fstat64(int fd, struct stat64* st) noexcept {
+  static auto real = next<int (*)(int, struct stat64*)>("fstat64");
+  int r = real(fd, st);
+  if (r == 0 && Runtime::get().lookup(fd) != nullptr) as_socket(st);
+  return r;
+}
+
+// Binaries built against glibc < 2.33 import these instead.
+SHUNT_EXPORT int __fxstat(int ver, int fd, struct stat* st) noexcept {
+  static auto real = next<int (*)(int, int, struct stat*)>("__fxstat");
+  if (real == nullptr) return fail(ENOSYS);
+  int r = real(ver, fd, st);
+  if (r == 0 && Runtime::get().lookup(fd) != nullptr) as_socket(st);
+  return r;
+}
+
+SHUNT_EXPORT int __fxstat64(int ver, int fd, struct stat64* st) noexcept {
+  static auto real = next<int (*)(int, int, struct stat64*)>("__fxstat64");
+  if (real == nullptr) return fail(ENOSYS);
+  int r = real(ver, fd, st);
+  if (r == 0 && Runtime::get().lookup(fd) != nullptr) as_socket(st);
+  return r;
+}
