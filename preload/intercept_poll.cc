@@ -255,7 +255,7 @@ SHUNT_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcep
       if (it != regs.end()) return fail(EEXIST);
       if (libc().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &kev) < 0) return -1;
       regs[key] = Runtime::EpollReg{event->events, event->data.u64, false};
-      rt.note_epoll();
+      rt.note_epoll(epfd);
       ++rt.epoll_counts()[epfd];
       count_interest(sf, event->events, +1);
       break;
@@ -274,7 +274,7 @@ SHUNT_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcep
       libc().epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &kev);
       if (!it->second.disabled) count_interest(sf, it->second.events, -1);
       regs.erase(it);
-      if (--rt.epoll_counts()[epfd] <= 0) rt.epoll_counts().erase(epfd);
+      if (--rt.epoll_counts()[epfd] <= 0) rt.epoll_counts().erase(epfd);  // (flag stays: harmless)
       break;
     }
     default:

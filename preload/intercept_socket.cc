@@ -535,9 +535,9 @@ SHUNT_EXPORT int close(int fd) {
   Runtime& rt = Runtime::get();
   if (rt.lookup(fd) == nullptr) {
     if (rt.is_runtime_fd(fd)) return 0;  // the runtime's own fds cannot be closed
-    if (rt.any_epoll()) {
+    if (rt.is_stack_epoll(fd)) {
       std::unique_lock<std::mutex> lock(rt.mutex());
-      rt.forget_epoll_fd(fd);  // an epoll instance going away
+      rt.forget_epoll_fd(fd);  // an epoll instance watching stack fds goes away
     }
     return libc().close(fd);
   }

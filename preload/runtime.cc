@@ -160,6 +160,7 @@ int Runtime::start_locked() {
   table_size_ = static_cast<size_t>(std::clamp<rlim_t>(std::max(rl.rlim_max, rl.rlim_cur), 1024, 1 << 20));
   auto* t = new SocketFile*[table_size_]();
   table_.store(t, std::memory_order_release);
+  epoll_flags_.store(new std::atomic<uint8_t>[table_size_](), std::memory_order_release);
 
   wake_fd_ = move_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   epoll_fd_ = move_high(libc().epoll_create1(EPOLL_CLOEXEC));
@@ -259,6 +260,9 @@ void Runtime::forget_epoll_fd(int fd) {
       }
       if (auto c = epoll_counts_.find(epfd); c != epoll_counts_.end() && --c->second <= 0) {
         epoll_counts_.erase(c);
+        if (auto* f = epoll_flags_.load(); f != nullptr && static_cast<size_t>(epfd) < table_size_) {
+          f[epfd].store(0);
+        }
       }
       it = epoll_regs_.erase(it);
     } else {

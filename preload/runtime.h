@@ -123,8 +123,17 @@ class Runtime {
   // Closing an fd ends its epoll registrations (the kernel drops them with
   // the file): `fd` as a watched socket, or as an epoll instance.
   void forget_epoll_fd(int fd);
-  bool any_epoll() const { return epoll_any_.load(std::memory_order_relaxed); }
-  void note_epoll() { epoll_any_.store(true, std::memory_order_relaxed); }
+  // Whether `fd` is an epoll instance watching stack fds: one byte load, so
+  // close() of other fds stays a table lookup.
+  bool is_stack_epoll(int fd) const {
+    const std::atomic<uint8_t>* f = epoll_flags_.load(std::memory_order_acquire);
+    return f != nullptr && fd >= 0 && static_cast<size_t>(fd) < table_size_ &&
+           f[fd].load(std::memory_order_relaxed) != 0;
+  }
+  void note_epoll(int epfd) {
+    std::atomic<uint8_t>* f = epoll_flags_.load(std::memory_order_acquire);
+    if (f != nullptr && epfd >= 0 && static_cast<size_t>(epfd) < table_size_) f[epfd].store(1);
+  }
   bool is_runtime_fd(int fd) const {
     return fd >= 0 && (fd == wake_fd_ || fd == epoll_fd_ || (fd == log_fd_ && log_fd_ > 2) || fd == device_fd_);
   }
@@ -151,7 +160,7 @@ class Runtime {
   std::unordered_map<uint64_t, SocketFile*> by_id_;
   std::unordered_map<uint64_t, EpollReg> epoll_regs_;  // key: epfd << 32 | fd
   std::unordered_map<int, int> epoll_counts_;          // epfd -> stack fds registered
-  std::atomic<bool> epoll_any_{false};
+  std::atomic<std::atomic<uint8_t>*> epoll_flags_{nullptr};
 
   std::unique_ptr<BufferPool> pool_;
   std::unique_ptr<NetDevice> device_;
