@@ -64,6 +64,10 @@ enum class LinkKind : uint8_t { kTap, kPacket };
 inline std::string link_name(const ::testing::TestParamInfo<LinkKind>& info) {
   return info.param == LinkKind::kTap ? "Tap" : "Packet";
 }
+// For gtest's (and ctest's) test names: "TAP", not "1-byte object <00>".
+inline void PrintTo(LinkKind k, std::ostream* os) {
+  *os << (k == LinkKind::kTap ? "TAP" : "AF_PACKET");
+}
 
 struct TopologyOptions {
   // The stack's MTU (StackConfig::mtu; for kPacket also its veth end's).

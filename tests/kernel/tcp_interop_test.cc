@@ -52,6 +52,11 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return n;
 }
 
+// For gtest's (and ctest's) test names.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << case_name({c, 0});
+}
+
 class TcpInterop : public KernelTest, public ::testing::WithParamInterface<Case> {
  protected:
   void TearDown() override {
