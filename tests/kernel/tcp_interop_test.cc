@@ -166,3 +166,67 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace shunt
+
+namespace shunt {
+namespace {
+
+using namespace ktest;  // NOLINT(google-build-using-namespace): test helpers
+
+// The kernel peer's link goes down for a second in the middle of a
+// transfer (the TAP's netdev, or the veth's far end, which takes the
+// carrier of the stack's end with it): the stack's frames are refused or
+// lost, its connection stalls and retransmits with backoff, and once the
+// link is back the transfer completes intact. Nothing crashes.
+class TcpLinkDown : public InteropTest {};
+
+TEST_P(TcpLinkDown, TransferStallsAndRecovers) {
+  ASSERT_NO_FATAL_FAILURE(build());
+  constexpr size_t kBytes = size_t{32} << 20;
+  auto peer = KernelTcpPeer::listen(peer_ns(), 5001, kBytes, 21);
+  ASSERT_TRUE(peer->error().empty()) << peer->error();
+  SocketId s = *stack().tcp_open();
+  ASSERT_EQ(stack().connect(s, {kPeerAddr, 5001}, now()).error(), Error::kInProgress);
+  ASSERT_TRUE(
+      run().run_until([&] { return (*stack().readiness(s) & readiness::kWritable) != 0; }, 10s));
+  auto nl = Netlink::open(peer_ns());
+  ASSERT_TRUE(nl.ok()) << nl.error();
+  const std::string dev = topo_.peer_if();
+
+  StackTcpFlow flow(stack(), s, kBytes, 22);
+  enum { kBefore, kDown, kUp } phase = kBefore;
+  Instant down_at{};
+  size_t received_when_up = 0;
+  const bool done = run().run_until(
+      [&] {
+        const bool finished = flow.step(now()) && peer->done();
+        if (phase == kBefore && flow.received() > kBytes / 4 && peer->received() > kBytes / 4) {
+          EXPECT_TRUE(nl->set_up(dev, false).ok());
+          phase = kDown;
+          down_at = now();
+        } else if (phase == kDown && now() - down_at > 1s) {
+          EXPECT_TRUE(nl->set_up(dev, true).ok());
+          phase = kUp;
+          received_when_up = flow.received();
+        }
+        return finished;
+      },
+      120s);
+  ASSERT_TRUE(done) << "phase " << phase << "; stack received " << flow.received() << ", kernel "
+                    << peer->received() << " of " << kBytes << "\n"
+                    << topo_.device_report();
+  EXPECT_EQ(phase, kUp);
+  EXPECT_LT(received_when_up, kBytes) << "the link came back after the transfer had ended";
+  EXPECT_EQ(flow.error(), "");
+  EXPECT_EQ(peer->error(), "");
+  EXPECT_EQ(flow.recv_hash(), peer->sent_hash());
+  EXPECT_EQ(peer->recv_hash(), flow.sent_hash());
+  EXPECT_GT(stack().stats().tcp.RetransSegs, 0u);
+  std::printf("[ link down ] %s\n  stack retransmitted %lu\n", topo_.device_report().c_str(),
+              static_cast<unsigned long>(stack().stats().tcp.RetransSegs));
+}
+
+INSTANTIATE_TEST_SUITE_P(Links, TcpLinkDown, ::testing::Values(LinkKind::kTap, LinkKind::kPacket),
+                         link_name);
+
+}  // namespace
+}  // namespace shunt
