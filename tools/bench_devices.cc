@@ -43,6 +43,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -63,7 +64,7 @@ const Ipv4Address kVethKernel(198, 18, 0, 3);
 const Ipv4Address kTapPeer(198, 18, 1, 1);
 const Ipv4Address kTapStack(198, 18, 1, 2);
 constexpr uint16_t kPort = 5201;
-constexpr size_t kChunk = 256 * 1024;
+constexpr size_t kChunk = size_t{256} * 1024;
 
 [[noreturn]] void die(const std::string& msg) {
   std::fprintf(stderr, "shunt-bench-devices: %s\n", msg.c_str());
@@ -100,9 +101,10 @@ bool enter_netns(const std::string& name) {
 // Removes shunt-bench-PID namespaces whose process is gone.
 void remove_stale_namespaces() {
   for (const std::string& n : list_netns()) {
-    int pid = 0;
-    if (std::sscanf(n.c_str(), "shunt-bench-%d", &pid) == 1 && pid > 0 && ::kill(pid, 0) != 0 &&
-        errno == ESRCH) {
+    constexpr std::string_view kPrefix = "shunt-bench-";
+    if (n.rfind(kPrefix, 0) != 0) continue;
+    const long pid = std::strtol(n.c_str() + kPrefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
       (void)delete_netns(n);
     }
   }
@@ -363,7 +365,7 @@ int main(int argc, char** argv) {
     if (a == "--mib" && i + 1 < argc) {
       mib = std::strtoul(argv[++i], nullptr, 10);
     } else if (a == "--runs" && i + 1 < argc) {
-      runs = std::max(1, std::atoi(argv[++i]));
+      runs = static_cast<int>(std::max(1L, std::strtol(argv[++i], nullptr, 10)));
     } else if (a == "-h" || a == "--help") {
       usage();
       return 0;

@@ -286,7 +286,7 @@ void usage(std::FILE* f) {
 
 }  // namespace
 
-int main(const std::vector<std::string_view>& args) {
+int run(const std::vector<std::string_view>& args) {
   std::string_view command;
   std::string prefix(kDefaultPrefix);
   for (size_t i = 1; i < args.size(); ++i) {

@@ -68,6 +68,6 @@ Expected<void, std::string> down(const Layout& lab, std::FILE* out);
 bool status(const Layout& lab, std::FILE* out);
 
 // `shunt lab ...`: args[0] is "lab". Returns the exit status.
-int main(const std::vector<std::string_view>& args);
+int run(const std::vector<std::string_view>& args);
 
 }  // namespace shunt::lab

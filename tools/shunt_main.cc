@@ -10,7 +10,7 @@
 int main(int argc, char** argv) {
   // `shunt lab up|down|status` (tools/lab.h, docs/lab.md).
   if (argc >= 2 && std::strcmp(argv[1], "lab") == 0) {
-    return shunt::lab::main(std::vector<std::string_view>(argv + 1, argv + argc));
+    return shunt::lab::run(std::vector<std::string_view>(argv + 1, argv + argc));
   }
   return shunt::tools::wrapper_main(argc, argv);
 }
