@@ -108,9 +108,10 @@ int Runtime::start_locked() {
     o.mode = TapOptions::Mode::kCreateOrAttach;
     auto tap = TapDevice::open(o, *pool_);
     if (!tap) die(tap.error());
-    // The default TAP (or one shunt created) gets its host side configured:
-    // the kernel owns SHUNT_TAP_HOST_IP there, never the stack's address.
-    if ((*tap)->created() || config_.default_device) {
+    // A TAP shunt created gets its host side configured: the kernel owns
+    // SHUNT_TAP_HOST_IP there, never the stack's address. An existing TAP
+    // is left as its owner set it up (e.g. a `shunt lab` bridge port).
+    if ((*tap)->created()) {
       auto nl = Netlink::open();
       if (!nl) die(nl.error());
       if (auto r = nl->add_address(ifname, config_.tap_host); !r) die(r.error());

@@ -190,7 +190,7 @@ class TcpConnection {
   void on_new_ack(SeqNum ack, const wire::TcpRepr& seg, Instant now);
   void on_dup_ack(const wire::TcpRepr& seg, Instant now);
   void enter_recovery(Instant now);
-  void update_window(const wire::TcpRepr& seg);
+  void update_window(const wire::TcpRepr& seg, bool new_ack);
   void on_rto(Instant now);
 
   // connection_output.cc

@@ -35,6 +35,10 @@ uint16_t TcpConnection::window_field(bool syn) {
     rcv_adv_ = nxt + win;
     return static_cast<uint16_t>(win);
   }
+  // Leave one scale unit of slack: an edge we hold is rounded up below and
+  // must still fit what the receive buffer accepts.
+  const uint32_t unit = (uint32_t{1} << rcv_wscale_) - 1;
+  win = win > unit ? win - unit : 0;
   const uint32_t current = rcv_adv_ > nxt ? static_cast<uint32_t>(rcv_adv_ - nxt) : 0;
   bool hold = false;
   if (win < current) {
@@ -52,11 +56,14 @@ uint16_t TcpConnection::window_field(bool syn) {
   // Scaling truncates; an edge we hold is rounded up instead, or the peer
   // would see the window shrink by the truncated bytes (Linux
   // tcp_select_window aligns it the same way).
-  const uint32_t unit = (uint32_t{1} << rcv_wscale_) - 1;
   auto field = static_cast<uint16_t>(
       std::min<uint32_t>((hold ? win + unit : win) >> rcv_wscale_, 65535));
+  // RCV.ADV keeps the exact edge promised; a rounded-up held edge may
+  // reach up to one unit past it, which the slack above keeps inside the
+  // buffer (ratcheting RCV.ADV by each rounding would let the edge creep
+  // past the buffer and data inside the window be dropped).
   SeqNum edge = nxt + (uint32_t{field} << rcv_wscale_);
-  if (edge > rcv_adv_) rcv_adv_ = edge;
+  if (!hold && edge > rcv_adv_) rcv_adv_ = edge;
   return field;
 }
 
@@ -127,9 +134,12 @@ void TcpConnection::send_ack(Instant now) {
   // The sequence number of a pure ACK must be acceptable to the peer: the
   // highest we sent, but not beyond the window it offered (Linux
   // tcp_acceptable_seq). After an RTO SND.NXT went back; SND.MAX did not.
-  SeqNum edge = snd_una_ + snd_wnd_;
-  send_segment(snd_max_ <= edge ? snd_max_ : seq_max(edge, snd_una_), 0, wire::tcp_flag::kAck, now,
-               false);
+  // Like Linux tcp_acceptable_seq: SND.MAX when it is inside the offered
+  // window or past its edge by less than one unit of the peer's window
+  // scale (its scaled edges round), else the window's edge.
+  const SeqNum edge = snd_una_ + snd_wnd_;
+  const bool fits = snd_max_ <= edge || (snd_max_ - edge) < (int32_t{1} << snd_wscale_);
+  send_segment(fits ? snd_max_ : seq_max(edge, snd_una_), 0, wire::tcp_flag::kAck, now, false);
 }
 
 void TcpConnection::send_rst(SeqNum seq, Instant now) {

@@ -41,14 +41,15 @@ bool TcpConnection::process_ack(const wire::TcpRepr& seg, uint32_t seg_len, Inst
     newly_sacked = upd.newly_sacked;
   }
 
-  if (ack > snd_una_) {
+  const bool new_ack = ack > snd_una_;
+  if (new_ack) {
     on_new_ack(ack, seg, now);
   } else if (ack == snd_una_ && snd_max_ != snd_una_ && seg_len == 0 &&
              ((uint32_t{seg.window} << snd_wscale_) == snd_wnd_ || newly_sacked > 0)) {
     // RFC 5681 2 (duplicate ACK), or RFC 6675's "ACK with new SACK info".
     on_dup_ack(seg, now);
   }
-  update_window(seg);
+  update_window(seg, new_ack);
 
   const bool fin_acked = fin_sent_ && snd_una_ > fin_seq_;
   switch (state_) {
@@ -163,10 +164,13 @@ void TcpConnection::enter_recovery(Instant now) {
   retransmit_head(now);
 }
 
-void TcpConnection::update_window(const wire::TcpRepr& seg) {
+void TcpConnection::update_window(const wire::TcpRepr& seg, bool new_ack) {
   // RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1,
-  // SND.WL2 order them).
-  if (snd_wl1_ < seg.seq || (snd_wl1_ == seg.seq && snd_wl2_ <= seg.ack)) {
+  // SND.WL2 order them). Like Linux tcp_may_update_window, an ACK of new
+  // data also updates it whatever its sequence number: a peer whose pure
+  // ACKs carry a sequence number below one it used before (its window
+  // edge moved back) would otherwise never be heard again.
+  if (new_ack || snd_wl1_ < seg.seq || (snd_wl1_ == seg.seq && snd_wl2_ <= seg.ack)) {
     uint32_t before = snd_wnd_;
     snd_wnd_ = uint32_t{seg.window} << snd_wscale_;
     snd_wl1_ = seg.seq;
