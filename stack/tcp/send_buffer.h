@@ -37,7 +37,7 @@ class BlockRing {
   // Blocks kept for reuse when a buffer empties: enough that a reader or
   // writer that keeps the buffer nearly empty allocates nothing, few enough
   // that an idle connection holds at most 64 KiB per buffer (trim() frees it).
-  static constexpr size_t kCachedWhenEmpty = 4;
+  static constexpr size_t kCachedWhenEmpty = 64;
 
   BlockRing() = default;
   BlockRing(BlockRing&&) noexcept = default;
