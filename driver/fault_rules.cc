@@ -1,0 +1,456 @@
+#include "driver/fault_rules.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cmath>
+
+namespace shunt {
+namespace {
+
+constexpr std::string_view kActions =
+    "an action (drop, duplicate, corrupt, reorder=K, delay=D, truncate=N, rate=R, blackhole=D)";
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<uint64_t> parse_whole(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+// A non-negative decimal: digits, optionally '.' and digits. Splits off the
+// unit (whatever follows the number) into `unit`.
+std::optional<double> parse_decimal(std::string_view s, std::string_view* unit) {
+  size_t i = 0;
+  size_t digits = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++digits;
+  }
+  if (digits == 0 || digits > 15) return std::nullopt;
+  std::string num(s.substr(0, i));
+  if (unit != nullptr) {
+    *unit = s.substr(i);
+  } else if (i != s.size()) {
+    return std::nullopt;
+  }
+  return std::strtod(num.c_str(), nullptr);
+}
+
+std::optional<Duration> parse_duration(std::string_view s) {
+  std::string_view unit;
+  auto v = parse_decimal(s, &unit);
+  if (!v) return std::nullopt;
+  double scale = 0;
+  if (unit == "us")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else
+    return std::nullopt;
+  double ns = *v * scale;
+  if (ns > 1e18) return std::nullopt;
+  return Duration(static_cast<int64_t>(std::llround(ns)));
+}
+
+std::optional<uint64_t> parse_rate(std::string_view s) {
+  std::string_view unit;
+  auto v = parse_decimal(s, &unit);
+  if (!v) return std::nullopt;
+  double scale = 0;
+  if (iequals(unit, "bit"))
+    scale = 1;
+  else if (iequals(unit, "kbit"))
+    scale = 1e3;
+  else if (iequals(unit, "mbit"))
+    scale = 1e6;
+  else if (iequals(unit, "gbit"))
+    scale = 1e9;
+  else
+    return std::nullopt;
+  double bps = *v * scale;
+  if (bps < 1 || bps > 1e13) return std::nullopt;
+  return static_cast<uint64_t>(std::llround(bps));
+}
+
+// "N%" (percent) or a fraction in [0, 1].
+std::optional<double> parse_probability(std::string_view s, bool need_percent) {
+  std::string_view unit;
+  auto v = parse_decimal(s, &unit);
+  if (!v) return std::nullopt;
+  if (unit == "%") {
+    if (*v > 100) return std::nullopt;
+    return *v / 100;
+  }
+  if (need_percent || !unit.empty() || *v > 1) return std::nullopt;
+  return *v;
+}
+
+std::optional<PortRange> parse_ports(std::string_view s) {
+  size_t dash = s.find('-');
+  auto lo = parse_whole(s.substr(0, dash));
+  auto hi = dash == std::string_view::npos ? lo : parse_whole(s.substr(dash + 1));
+  if (!lo || !hi || *lo > 65535 || *hi > 65535 || *lo > *hi) return std::nullopt;
+  return PortRange{static_cast<uint16_t>(*lo), static_cast<uint16_t>(*hi)};
+}
+
+std::optional<Ipv4Cidr> parse_addr(std::string_view s) {
+  if (s.find('/') != std::string_view::npos) return Ipv4Cidr::parse(s);
+  auto a = Ipv4Address::parse(s);
+  if (!a) return std::nullopt;
+  return Ipv4Cidr(*a, 32);
+}
+
+class RuleParser {
+ public:
+  explicit RuleParser(std::string_view text) : text_(text) {}
+
+  Expected<FaultRule, std::string> parse() {
+    rule_.text = std::string(text_);
+    size_t pos = 0;
+    bool first = true;
+    while (true) {
+      while (pos < text_.size() && is_space(text_[pos])) ++pos;
+      if (pos >= text_.size()) break;
+      size_t end = pos;
+      while (end < text_.size() && !is_space(text_[end])) ++end;
+      const std::string_view word = text_.substr(pos, end - pos);
+      if (first) {
+        if (word == "in")
+          rule_.direction = FaultDirection::kIn;
+        else if (word == "out")
+          rule_.direction = FaultDirection::kOut;
+        else if (word == "both")
+          rule_.direction = FaultDirection::kBoth;
+        else
+          return fail(pos, "a direction (in, out or both)", word);
+        first = false;
+      } else if (auto err = word_(word, pos); !err.empty()) {
+        return err;
+      }
+      pos = end;
+    }
+    if (first) return fail(text_.size(), "a direction (in, out or both)", "");
+    if (!has_action_) return fail(text_.size(), kActions, "");
+    return rule_;
+  }
+
+ private:
+  std::string fail(size_t pos, std::string_view expected, std::string_view got) const {
+    std::string s = fmt::format("'{}', column {}: expected {}", text_, pos + 1, expected);
+    if (!got.empty())
+      s += fmt::format(", got '{}'", got);
+    else if (pos >= text_.size())
+      s += " at the end";
+    return s;
+  }
+
+  std::string set_action(FaultActionKind k, size_t pos, std::string_view word) {
+    if (has_action_) {
+      return fail(pos,
+                  fmt::format("one action per rule ('{}' already given): split it into two rules",
+                              to_string(rule_.action.kind)),
+                  word);
+    }
+    has_action_ = true;
+    rule_.action.kind = k;
+    return {};
+  }
+
+  std::string set_proto(FaultProto p, size_t pos, std::string_view word) {
+    if (p != FaultProto::kTcp && rule_.match.tcp_flags != 0) {
+      return fail(pos, "tcp (the rule has TCP flags)", word);
+    }
+    if (rule_.match.proto != FaultProto::kAny && rule_.match.proto != p) {
+      return fail(pos, "one protocol per rule", word);
+    }
+    if ((p == FaultProto::kIcmp || p == FaultProto::kArp) &&
+        (rule_.match.lport || rule_.match.rport)) {
+      return fail(pos, "tcp or udp (the rule has ports)", word);
+    }
+    rule_.match.proto = p;
+    return {};
+  }
+
+  std::string add_flag(uint8_t flag, size_t pos, std::string_view word) {
+    if (rule_.match.proto != FaultProto::kAny && rule_.match.proto != FaultProto::kTcp) {
+      return fail(pos, "no TCP flags in a rule for another protocol", word);
+    }
+    rule_.match.proto = FaultProto::kTcp;
+    rule_.match.tcp_flags |= flag;
+    return {};
+  }
+
+  // Returns an error, or "" when the word was taken.
+  std::string word_(std::string_view word, size_t pos) {
+    using K = FaultActionKind;
+    if (word == "drop") return set_action(K::kDrop, pos, word);
+    if (word == "duplicate") return set_action(K::kDuplicate, pos, word);
+    if (word == "corrupt") return set_action(K::kCorrupt, pos, word);
+    if (word == "tcp") return set_proto(FaultProto::kTcp, pos, word);
+    if (word == "udp") return set_proto(FaultProto::kUdp, pos, word);
+    if (word == "icmp") return set_proto(FaultProto::kIcmp, pos, word);
+    if (word == "arp") return set_proto(FaultProto::kArp, pos, word);
+    if (word == "syn") return add_flag(kFaultSyn, pos, word);
+    if (word == "synack") return add_flag(kFaultSynAck, pos, word);
+    if (word == "fin") return add_flag(kFaultFin, pos, word);
+    if (word == "rst") return add_flag(kFaultRst, pos, word);
+    if (word == "payload") {
+      rule_.match.payload = true;
+      return {};
+    }
+    if (!word.empty() && word.back() == '%' && word.find('=') == std::string_view::npos) {
+      auto p = parse_probability(word, true);
+      if (!p) return fail(pos, "a probability from 0% to 100%, e.g. 2% or 0.5%", word);
+      if (rule_.select.probability) return fail(pos, "one probability per rule", word);
+      rule_.select.probability = *p;
+      return {};
+    }
+    if (word.starts_with("len>=") || word.starts_with("len<=")) {
+      const std::string_view v = word.substr(5);
+      auto n = parse_whole(v);
+      if (!n || *n > 65535)
+        return fail(pos + 5, "a payload length from 0 to 65535 after 'len>='", v);
+      (word[3] == '>' ? rule_.match.len_min : rule_.match.len_max) = static_cast<uint32_t>(*n);
+      if (rule_.match.len_min && rule_.match.len_max &&
+          *rule_.match.len_min > *rule_.match.len_max) {
+        return fail(pos, "len>= no larger than len<=", word);
+      }
+      return {};
+    }
+    const size_t eq = word.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      return fail(pos,
+                  fmt::format("{}, a selection (P%, nth=, every=, first=, after=, for=, ge=) "
+                              "or a match (tcp, udp, icmp, arp, syn, synack, fin, rst, payload, "
+                              "len>=, len<=, laddr=, raddr=, lport=, rport=)",
+                              kActions),
+                  word);
+    }
+    const std::string_view key = word.substr(0, eq);
+    const std::string_view v = word.substr(eq + 1);
+    const size_t vpos = pos + eq + 1;
+    auto whole_at_least_1 = [&](uint64_t& out) -> std::string {
+      auto n = parse_whole(v);
+      if (!n || *n == 0) return fail(vpos, fmt::format("a whole number >= 1 after '{}='", key), v);
+      if (out != 0) return fail(pos, fmt::format("one '{}=' per rule", key), word);
+      out = *n;
+      return {};
+    };
+    auto duration = [&](Duration& out) -> std::string {
+      auto d = parse_duration(v);
+      if (!d)
+        return fail(vpos, fmt::format("a duration after '{}=' such as 50ms, 3s or 500us", key), v);
+      out = *d;
+      return {};
+    };
+    if (key == "nth") return whole_at_least_1(rule_.select.nth);
+    if (key == "every") return whole_at_least_1(rule_.select.every);
+    if (key == "first") return whole_at_least_1(rule_.select.first);
+    if (key == "after") return duration(rule_.select.after);
+    if (key == "for") {
+      Duration d{0};
+      if (auto e = duration(d); !e.empty()) return e;
+      if (d <= Duration::zero()) return fail(vpos, "a duration > 0 after 'for='", v);
+      rule_.select.duration = d;
+      return {};
+    }
+    if (key == "ge") {
+      std::vector<double> ps;
+      std::string_view rest = v;
+      while (true) {
+        const size_t comma = rest.find(',');
+        auto p = parse_probability(rest.substr(0, comma), false);
+        if (!p) break;
+        ps.push_back(*p);
+        if (comma == std::string_view::npos) break;
+        rest = rest.substr(comma + 1);
+      }
+      if ((ps.size() != 2 && ps.size() != 4) || rest.find(',') != std::string_view::npos ||
+          !parse_probability(rest, false)) {
+        return fail(vpos,
+                    "ge=p,r or ge=p,r,h,k: probabilities (0.01 or 1%) of good->bad, bad->good, "
+                    "no fault in bad, no fault in good",
+                    v);
+      }
+      GilbertElliott ge{ps[0], ps[1], 0.0, 1.0};
+      if (ps.size() == 4) ge.h = ps[2], ge.k = ps[3];
+      rule_.select.ge = ge;
+      return {};
+    }
+    if (key == "reorder") {
+      if (auto e = set_action(K::kReorder, pos, word); !e.empty()) return e;
+      if (auto n = parse_whole(v); n && *n >= 1 && *n <= 1'000'000) {
+        rule_.action.count = static_cast<uint32_t>(*n);
+        return {};
+      }
+      if (auto d = parse_duration(v); d && *d > Duration::zero()) {
+        rule_.action.time = *d;
+        return {};
+      }
+      return fail(vpos, "a count of packets (reorder=1) or a hold time (reorder=20ms)", v);
+    }
+    if (key == "delay") {
+      if (auto e = set_action(K::kDelay, pos, word); !e.empty()) return e;
+      const size_t tilde = v.find('~');
+      auto d = parse_duration(v.substr(0, tilde));
+      if (!d) return fail(vpos, "a delay such as 50ms, optionally with jitter: 50ms~10ms", v);
+      rule_.action.time = *d;
+      if (tilde != std::string_view::npos) {
+        auto j = parse_duration(v.substr(tilde + 1));
+        if (!j)
+          return fail(vpos + tilde + 1, "a jitter after '~' such as 10ms", v.substr(tilde + 1));
+        rule_.action.jitter = *j;
+      }
+      return {};
+    }
+    if (key == "truncate") {
+      if (auto e = set_action(K::kTruncate, pos, word); !e.empty()) return e;
+      auto n = parse_whole(v);
+      if (!n || *n > 65535)
+        return fail(vpos, "a frame length in bytes after 'truncate=', e.g. 60", v);
+      rule_.action.length = static_cast<uint32_t>(*n);
+      return {};
+    }
+    if (key == "rate") {
+      if (auto e = set_action(K::kRate, pos, word); !e.empty()) return e;
+      auto r = parse_rate(v);
+      if (!r) return fail(vpos, "a rate such as 1mbit, 500kbit or 2gbit (bits per second)", v);
+      rule_.action.rate_bps = *r;
+      return {};
+    }
+    if (key == "blackhole") {
+      if (auto e = set_action(K::kBlackhole, pos, word); !e.empty()) return e;
+      auto d = parse_duration(v);
+      if (!d || *d <= Duration::zero())
+        return fail(vpos, "a duration such as 3s after 'blackhole='", v);
+      rule_.action.time = *d;
+      return {};
+    }
+    if (key == "laddr" || key == "raddr") {
+      auto a = parse_addr(v);
+      if (!a) return fail(vpos, "an IPv4 address or ADDR/PREFIX, e.g. 198.18.0.1", v);
+      (key == "laddr" ? rule_.match.laddr : rule_.match.raddr) = *a;
+      return {};
+    }
+    if (key == "lport" || key == "rport") {
+      auto p = parse_ports(v);
+      if (!p) return fail(vpos, "a port or a range LO-HI from 0 to 65535", v);
+      if (rule_.match.proto == FaultProto::kIcmp || rule_.match.proto == FaultProto::kArp) {
+        return fail(pos, "no ports in an icmp or arp rule", word);
+      }
+      (key == "lport" ? rule_.match.lport : rule_.match.rport) = *p;
+      return {};
+    }
+    if (key == "seed") {
+      return fail(pos,
+                  "no seed= inside a rule: give it as a rule of its own ('seed=42; both drop 2%')",
+                  word);
+    }
+    return fail(pos,
+                "a known key (nth, every, first, after, for, ge, reorder, delay, truncate, rate, "
+                "blackhole, laddr, raddr, lport, rport)",
+                word);
+  }
+
+  std::string_view text_;
+  FaultRule rule_;
+  bool has_action_ = false;
+};
+
+}  // namespace
+
+std::string_view to_string(FaultActionKind k) {
+  switch (k) {
+    case FaultActionKind::kDrop:
+      return "drop";
+    case FaultActionKind::kDuplicate:
+      return "duplicate";
+    case FaultActionKind::kReorder:
+      return "reorder";
+    case FaultActionKind::kDelay:
+      return "delay";
+    case FaultActionKind::kCorrupt:
+      return "corrupt";
+    case FaultActionKind::kTruncate:
+      return "truncate";
+    case FaultActionKind::kRate:
+      return "rate";
+    case FaultActionKind::kBlackhole:
+      return "blackhole";
+  }
+  return "?";
+}
+
+std::string_view to_string(FaultDirection d) {
+  switch (d) {
+    case FaultDirection::kIn:
+      return "in";
+    case FaultDirection::kOut:
+      return "out";
+    case FaultDirection::kBoth:
+      return "both";
+  }
+  return "?";
+}
+
+Expected<FaultRule, std::string> parse_fault_rule(std::string_view text) {
+  return RuleParser(trim(text)).parse();
+}
+
+Expected<FaultRuleSet, std::string> parse_fault_rules(std::string_view spec) {
+  FaultRuleSet set;
+  size_t n = 0;
+  while (true) {
+    const size_t semi = spec.find(';');
+    const std::string_view seg = trim(spec.substr(0, semi));
+    if (!seg.empty()) {
+      ++n;
+      if (seg.starts_with("seed=")) {
+        auto s = parse_whole(seg.substr(5));
+        if (!s) {
+          return fmt::format(
+              "rule {} '{}', column 6: expected a decimal seed after 'seed=', got '{}'", n, seg,
+              seg.substr(5));
+        }
+        set.seed = *s;
+      } else {
+        auto r = parse_fault_rule(seg);
+        if (!r) return fmt::format("rule {} {}", n, r.error());
+        set.rules.push_back(std::move(*r));
+      }
+    }
+    if (semi == std::string_view::npos) break;
+    spec = spec.substr(semi + 1);
+  }
+  return set;
+}
+
+}  // namespace shunt

@@ -1,0 +1,133 @@
+// Fault rules: a small language for targeted fault injection, and its
+// parser. docs/faults.md is the user's reference; in short, one rule is
+//
+//   DIRECTION ACTION [SELECTION...] [MATCH...]      (words in any order
+//                                                    after the direction)
+//   both drop 2%
+//   in drop nth=1 tcp synack
+//   out reorder=1 every=20
+//   both blackhole=3s after=5s
+//   out rate=1mbit
+//
+// and a rule set is rules separated by ';' (SHUNT_FAULTS), with the option
+// `seed=N` as a segment of its own. RuleFaultDevice (rule_fault_device.h)
+// applies a rule set to a NetDevice's traffic.
+//
+// Errors name the rule, the 1-based column of the offending word and what
+// was expected there, on one line:
+//   rule 2 'in drop nth=x', column 9: expected a whole number >= 1 after 'nth=', got 'x'
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stack/base/addr.h"
+#include "stack/base/result.h"
+#include "stack/base/time.h"
+
+namespace shunt {
+
+enum class FaultDirection : uint8_t { kIn = 1, kOut = 2, kBoth = 3 };
+
+enum class FaultProto : uint8_t { kAny, kTcp, kUdp, kIcmp, kArp };
+
+// TCP flag conditions; a rule may list several, and all must hold.
+enum FaultTcpFlag : uint8_t {
+  kFaultSyn = 1,     // SYN without ACK (a connection request)
+  kFaultSynAck = 2,  // SYN and ACK
+  kFaultFin = 4,     // FIN set
+  kFaultRst = 8,     // RST set
+};
+
+struct PortRange {
+  uint16_t lo = 0;
+  uint16_t hi = 0;
+  bool contains(uint16_t p) const { return p >= lo && p <= hi; }
+  bool operator==(const PortRange&) const = default;
+};
+
+// Which frames a rule looks at. Local is the stack's side: for outbound
+// frames the source, for inbound frames the destination.
+struct FaultMatch {
+  FaultProto proto = FaultProto::kAny;
+  std::optional<Ipv4Cidr> laddr;
+  std::optional<Ipv4Cidr> raddr;
+  std::optional<PortRange> lport;
+  std::optional<PortRange> rport;
+  uint8_t tcp_flags = 0;            // FaultTcpFlag bits
+  bool payload = false;             // the transport payload is not empty
+  std::optional<uint32_t> len_min;  // transport payload length bounds (inclusive)
+  std::optional<uint32_t> len_max;
+};
+
+// Gilbert-Elliott burst loss: a two-state Markov chain stepped once per
+// selected packet. p = P(good -> bad), r = P(bad -> good), h = P(no fault
+// in bad), k = P(no fault in good), all in [0, 1].
+struct GilbertElliott {
+  double p = 0.0;
+  double r = 1.0;
+  double h = 0.0;
+  double k = 1.0;
+};
+
+// Which of the matching packets the action applies to. Every condition
+// given must hold. Counts start at 1 with the first matching packet inside
+// the time window.
+struct FaultSelect {
+  std::optional<double> probability;  // in [0, 1]
+  uint64_t nth = 0;                   // exactly the nth (0: any)
+  uint64_t every = 0;                 // the every-th, 2*every-th, ... (0: any)
+  uint64_t first = 0;                 // the first N (0: any)
+  Duration after{0};                  // window start, from the first frame seen
+  std::optional<Duration> duration;   // window length (`for=`); none: open
+  std::optional<GilbertElliott> ge;
+};
+
+enum class FaultActionKind : uint8_t {
+  kDrop,
+  kDuplicate,
+  kReorder,
+  kDelay,
+  kCorrupt,
+  kTruncate,
+  kRate,
+  kBlackhole,
+};
+
+struct FaultAction {
+  FaultActionKind kind = FaultActionKind::kDrop;
+  uint32_t count = 0;     // reorder=K: later frames that overtake a held one
+  Duration time{0};       // delay, reorder=DURATION, blackhole length
+  Duration jitter{0};     // delay=D~J: extra uniform [0, J]
+  uint32_t length = 0;    // truncate=N: frame length after truncation
+  uint64_t rate_bps = 0;  // rate=R
+};
+
+struct FaultRule {
+  std::string text;  // as written (trimmed)
+  FaultDirection direction = FaultDirection::kBoth;
+  FaultMatch match;
+  FaultSelect select;
+  FaultAction action;
+};
+
+struct FaultRuleSet {
+  std::vector<FaultRule> rules;
+  std::optional<uint64_t> seed;  // `seed=N`
+};
+
+std::string_view to_string(FaultActionKind k);
+std::string_view to_string(FaultDirection d);
+
+// One rule. The error is "'TEXT', column C: expected ..., got '...'".
+Expected<FaultRule, std::string> parse_fault_rule(std::string_view text);
+
+// Rules separated by ';' (empty segments are ignored). The error is
+// "rule N 'TEXT', column C: expected ...", N counting from 1 over the
+// non-empty segments.
+Expected<FaultRuleSet, std::string> parse_fault_rules(std::string_view spec);
+
+}  // namespace shunt
