@@ -133,6 +133,13 @@ Expected<Config, std::string> config_from_env() {
     else if (s == "0" || s == "no" || s.empty()) c.stats_at_exit = false;
     else return bad("SHUNT_STATS", v, "use 1 to print the stack's counters at exit, or 0");
   }
+  if (const char* v = env("SHUNT_FAULTS")) {
+    auto rules = parse_fault_rules(v);
+    if (!rules) {
+      return fmt::format("shunt: SHUNT_FAULTS (--fault): {}; see docs/faults.md", rules.error());
+    }
+    c.faults = std::move(*rules);
+  }
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "driver/fault_rules.h"
 #include "stack/base/addr.h"
 #include "stack/base/result.h"
 
@@ -35,6 +36,7 @@ struct Config {
   uint32_t busy_poll_us = 0;                  // SHUNT_BUSY_POLL_US
   std::optional<uint64_t> seed;               // SHUNT_SEED (default: from getrandom)
   bool stats_at_exit = false;                 // SHUNT_STATS=1: print the counters at exit
+  FaultRuleSet faults;                        // SHUNT_FAULTS (docs/faults.md)
 
   MacAddress effective_mac() const;
 };

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "driver/link.h"
 #include "driver/packet_device.h"
 #include "driver/pcap_writer.h"
+#include "driver/rule_fault_device.h"
 #include "driver/tap_device.h"
 #include "preload/libc.h"
 
@@ -140,6 +142,21 @@ int Runtime::start_locked() {
     int64_t offset = (int64_t{real.tv_sec} - mono.tv_sec) * 1'000'000'000 + (real.tv_nsec - mono.tv_nsec);
     dev = std::make_unique<CaptureDevice>(std::move(dev), std::move(*w), offset);
   }
+  uint64_t seed = 0;
+  if (config_.seed) {
+    seed = *config_.seed;
+  } else if (getrandom(&seed, sizeof seed, 0) != sizeof seed) {
+    seed = static_cast<uint64_t>(to_ns(now())) ^ static_cast<uint64_t>(getpid());
+  }
+  if (!config_.faults.rules.empty()) {
+    // Faults sit between the stack and the capture: the pcap shows what
+    // crossed the wire (docs/faults.md). Their seed: SHUNT_FAULTS' seed=,
+    // else SHUNT_SEED, else the stack's random seed.
+    const uint64_t fault_seed = config_.faults.seed.value_or(seed);
+    auto faults = std::make_unique<RuleFaultDevice>(std::move(dev), config_.faults, fault_seed);
+    faults_ = faults.get();
+    dev = std::move(faults);
+  }
   device_ = std::move(dev);
 
   StackConfig sc;
@@ -147,12 +164,6 @@ int Runtime::start_locked() {
   sc.address = config_.address;
   sc.gateway = config_.gateway;
   sc.mtu = config_.mtu != 0 ? config_.mtu : device_->info().mtu;
-  uint64_t seed = 0;
-  if (config_.seed) {
-    seed = *config_.seed;
-  } else if (getrandom(&seed, sizeof seed, 0) != sizeof seed) {
-    seed = static_cast<uint64_t>(to_ns(now())) ^ static_cast<uint64_t>(getpid());
-  }
   sc.seed = seed;
   stack_ = std::make_unique<Stack>(*device_, *pool_, sc);
 
@@ -188,7 +199,8 @@ void Runtime::thread_main() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!owns_stack_) return;
-      Instant deadline = stack_->next_deadline();
+      // A decorator holding frames (delays, rate limits) has deadlines too.
+      Instant deadline = std::min(stack_->next_deadline(), device_->next_deadline());
       planned_wake_ns_.store(deadline == kNever ? INT64_MAX : to_ns(deadline), std::memory_order_relaxed);
       if (deadline != kNever) {
         int64_t ns = to_ns(deadline) - to_ns(now());
@@ -311,7 +323,7 @@ void Runtime::publish() {
   for (SocketId id : changed_) {
     if (SocketFile* sf = by_id(id)) update_signal(sf);
   }
-  Instant d = stack_->next_deadline();
+  Instant d = std::min(stack_->next_deadline(), device_->next_deadline());
   int64_t want = d == kNever ? INT64_MAX : to_ns(d);
   if (want < planned_wake_ns_.load(std::memory_order_relaxed)) {
     planned_wake_ns_.store(want, std::memory_order_relaxed);
@@ -354,8 +366,18 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
     ms = static_cast<int>(std::min<int64_t>((timeout.count() + 999'999) / 1'000'000, INT32_MAX));
   }
   pollfd p{fd, POLLIN, 0};
-  int r = libc().poll(&p, 1, ms);
-  int saved = errno;
+  int r;
+  int saved;
+  while (true) {
+    r = libc().poll(&p, 1, ms);
+    saved = errno;
+    // signal(7): a handler installed with SA_RESTART restarts the call;
+    // without it, or on a socket with a timeout, the call fails with EINTR.
+    // Which signal came is unknown here, so restart only when every caught
+    // signal's handler has SA_RESTART.
+    if (r < 0 && saved == EINTR && ms < 0 && all_handlers_restart()) continue;
+    break;
+  }
   lock.lock();
   (for_write ? sf->write_waiters : sf->read_waiters) -= 1;
   update_signal(sf);
@@ -381,6 +403,7 @@ void Runtime::print_stats() {
     }
     out += fmt::format("    {:<22} {}\n", name, v);
   });
+  if (faults_ != nullptr) out += faults_->stats_text();
   (void)!libc().write(2, out.data(), out.size());
 }
 
@@ -406,6 +429,18 @@ void Runtime::linger_at_exit() {
     usleep(5000);
   }
   log(Config::LogLevel::kWarn, "exit: data was still in flight after SHUNT_EXIT_LINGER_MS");
+}
+
+bool Runtime::all_handlers_restart() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction sa{};
+    if (sigaction(sig, nullptr, &sa) != 0) continue;
+    if ((sa.sa_flags & SA_SIGINFO) == 0 && (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)) {
+      continue;
+    }
+    if ((sa.sa_flags & SA_RESTART) == 0) return false;
+  }
+  return true;
 }
 
 void Runtime::before_fork() { mu_.lock(); }

@@ -19,6 +19,10 @@
 #include "stack/buffer/buffer_pool.h"
 #include "stack/net/stack.h"
 
+namespace shunt {
+class RuleFaultDevice;
+}  // namespace shunt
+
 namespace shunt::preload {
 
 // One stack socket as the application sees it: what the kernel would keep
@@ -106,6 +110,8 @@ class Runtime {
   void after_fork_parent();
   // At exit: wait a little for data still in flight (see runtime.cc).
   void linger_at_exit();
+  // signal(7) restart rule for an interrupted blocking call (see wait()).
+  static bool all_handlers_restart();
   // SHUNT_STATS=1: the counters on stderr at exit (lock held).
   void print_stats();
 
@@ -164,6 +170,7 @@ class Runtime {
 
   std::unique_ptr<BufferPool> pool_;
   std::unique_ptr<NetDevice> device_;
+  RuleFaultDevice* faults_ = nullptr;  // inside device_, when SHUNT_FAULTS has rules
   std::unique_ptr<Stack> stack_;
   std::thread thread_;
   int wake_fd_ = -1;

@@ -44,6 +44,8 @@ constexpr Option kOptions[] = {
     {"--busy-poll", "SHUNT_BUSY_POLL_US", "US", "busy-poll microseconds before sleeping (default: 0)"},
     {"--seed", "SHUNT_SEED", "N", "seed for the stack's random choices (default: from the OS)"},
     {"--stats", "SHUNT_STATS", "1|0", "print the stack's counters when the program exits (default: 0)"},
+    // Repeatable: the rules are joined with ';' (see docs/faults.md).
+    {"--fault", "SHUNT_FAULTS", "RULE", "a fault rule, e.g. 'both drop 2%' (repeatable; default: none)"},
 };
 
 // The library next to this program: <bindir>/../preload/libshunt.so in a
@@ -85,6 +87,7 @@ void print_usage() {
 }
 
 int wrapper_main(int argc, char** argv) {
+  std::string faults;  // --fault rules so far
   int i = 1;
   for (; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -119,6 +122,12 @@ int wrapper_main(int argc, char** argv) {
       if (!a.empty() && a[0] != '-') break;  // the program itself, without "--"
       std::fprintf(stderr, "shunt: unknown option '%s' (see shunt --help)\n", argv[i]);
       return 2;
+    }
+    if (std::string_view(opt->flag) == "--fault") {
+      // The first --fault replaces an inherited SHUNT_FAULTS; later ones add.
+      if (!faults.empty()) faults += "; ";
+      faults += value;
+      value = faults;
     }
     setenv(opt->env, value.c_str(), 1);
   }
