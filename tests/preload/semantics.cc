@@ -107,6 +107,7 @@ TEST(Semantics, EpipeWithNosignalAndSigpipeWithout) {
   EXPECT_EQ(errno, EPIPE);
   EXPECT_EQ(g_sigpipes.load(), 1);
   close(fd);
+  signal(SIGPIPE, SIG_DFL);
 }
 
 TEST(Semantics, RcvTimeoGivesEagain) {
@@ -137,6 +138,28 @@ TEST(Semantics, SignalWithoutRestartGivesEintr) {
   char c;
   EXPECT_EQ(recv(fd, &c, 1, 0), -1);
   EXPECT_EQ(errno, EINTR);
+  close(fd);
+}
+
+TEST(Semantics, SignalWithRestartRestartsTheCall) {
+  struct sigaction sa{};
+  sa.sa_handler = [](int) {};
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &sa, nullptr);
+  int fd = connect_to(7000);  // echo
+  // The signal comes at 100 ms; the data (echoed) at 300 ms: the recv is
+  // restarted and returns the data instead of EINTR.
+  std::thread later([fd] {
+    usleep(300000);
+    (void)!send(fd, "r", 1, 0);
+  });
+  ualarm(100000, 0);
+  char c = 0;
+  EXPECT_EQ(recv(fd, &c, 1, 0), 1) << strerror(errno);
+  EXPECT_EQ(c, 'r');
+  later.join();
+  sa.sa_flags = 0;
+  sigaction(SIGALRM, &sa, nullptr);
   close(fd);
 }
 
