@@ -73,6 +73,19 @@ class Stack {
   size_t socket_count() const { return live_sockets_; }
   RoutingTable& routes() { return routes_; }
 
+  // ICMP echo from the stack itself (diagnostics and tests; there are no
+  // ICMP sockets yet). Replies are kept (at most 1024) until taken.
+  struct EchoReply {
+    Ipv4Address from;
+    uint16_t ident = 0;
+    uint16_t seq_no = 0;
+    size_t len = 0;
+    Instant at;
+  };
+  Result<> send_echo_request(Ipv4Address dst, uint16_t ident, uint16_t seq_no, Bytes data,
+                             Instant now);
+  void take_echo_replies(std::vector<EchoReply>& out);
+
   // Sockets whose readiness may have changed since the last call (each
   // once), for the preload layer to wake waiters.
   void take_ready_changes(std::vector<SocketId>& out);
@@ -249,6 +262,7 @@ class Stack {
   uint64_t bind_counter_ = 0;
   std::unordered_multimap<uint16_t, SocketId> udp_ports_;
   std::vector<SocketId> changed_;
+  std::vector<EchoReply> echo_replies_;
   Instant last_now_{};
 
   // TCP: every connection by 4-tuple (non-owning; sockets, listeners and

@@ -77,8 +77,12 @@ void Stack::icmp_input(IpInput& in, PacketBuffer payload, Instant now) {
       return;
     }
     case wire::icmp_type::kEchoReply:
-      // No ICMP sockets yet: counted, nothing to deliver to.
+      // No ICMP sockets yet: kept for take_echo_replies().
       ++stats_.icmp.InEchoReps;
+      if (echo_replies_.size() < 1024) {
+        echo_replies_.push_back(
+            EchoReply{in.hdr.src, icmp->ident, icmp->seq_no, icmp->payload.size(), now});
+      }
       return;
     case wire::icmp_type::kDestUnreachable:
       ++stats_.icmp.InDestUnreachs;
@@ -185,6 +189,33 @@ void Stack::send_icmp_error(uint8_t type, uint8_t code, const IpInput& in, Bytes
   ++stats_.icmp.OutMsgs;
   if (type == wire::icmp_type::kDestUnreachable) ++stats_.icmp.OutDestUnreachs;
   if (type == wire::icmp_type::kTimeExceeded) ++stats_.icmp.OutTimeExcds;
+}
+
+Result<> Stack::send_echo_request(Ipv4Address dst, uint16_t ident, uint16_t seq_no, Bytes data,
+                                 Instant now) {
+  last_now_ = now;
+  if (!cfg_.address) return Error::kNetUnreach;
+  if (data.size() > 65507) return Error::kMsgSize;
+  wire::IcmpRepr echo;
+  echo.type = wire::icmp_type::kEchoRequest;
+  echo.ident = ident;
+  echo.seq_no = seq_no;
+  echo.payload = data;
+  PacketBuffer b = pool_.allocate(echo.len());
+  if (!b) return Error::kNoBufs;
+  echo.emit(b.append(echo.len()));
+  wire::Ipv4Repr ip;
+  ip.dst = dst;
+  ip.protocol = wire::ip_proto::kIcmp;
+  auto r = ip_output(ip, std::move(b), 0, now);
+  if (r) ++stats_.icmp.OutMsgs;
+  flush(now);
+  return r;
+}
+
+void Stack::take_echo_replies(std::vector<EchoReply>& out) {
+  out.insert(out.end(), echo_replies_.begin(), echo_replies_.end());
+  echo_replies_.clear();
 }
 
 void Stack::neighbour_failed(uint64_t owner) {

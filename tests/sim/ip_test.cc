@@ -400,3 +400,38 @@ TEST(Loopback, DatagramToOurOwnAddress) {
 
 }  // namespace
 }  // namespace shunt::testing
+
+namespace shunt::testing {
+namespace {
+
+TEST(Ping, BetweenStacksIncludingFragmentedEchoes) {
+  Lan lan(2);
+  Stack& a = lan.stack(0);
+  Stack& b = lan.stack(1);
+  std::vector<uint8_t> small(56, 0x5a), big(4000, 0xa5);
+  ASSERT_TRUE(a.send_echo_request(test_ip(2), 77, 1, small, lan.now()));
+  ASSERT_TRUE(a.send_echo_request(test_ip(2), 77, 2, big, lan.now()));  // fragmented both ways
+  lan.sim.run_until_idle(1s);
+  std::vector<Stack::EchoReply> replies;
+  a.take_echo_replies(replies);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].from, test_ip(2));
+  EXPECT_EQ(replies[0].ident, 77);
+  EXPECT_EQ(replies[0].seq_no, 1);
+  EXPECT_EQ(replies[0].len, 56u);
+  EXPECT_EQ(replies[1].seq_no, 2);
+  EXPECT_EQ(replies[1].len, 4000u);
+  EXPECT_EQ(b.stats().icmp.InEchos, 2u);
+  EXPECT_EQ(b.stats().icmp.OutEchoReps, 2u);
+  EXPECT_EQ(b.stats().ip.ReasmOKs, 1u);
+  EXPECT_EQ(a.stats().ip.ReasmOKs, 1u);
+  // Nobody at .99: the request waits for ARP, which fails; no reply.
+  ASSERT_TRUE(a.send_echo_request(test_ip(99), 77, 3, small, lan.now()));
+  lan.sim.run_until_idle(10s);
+  a.take_echo_replies(replies);
+  EXPECT_EQ(replies.size(), 2u);
+  EXPECT_EQ(a.stats().arp.Failed, 1u);
+}
+
+}  // namespace
+}  // namespace shunt::testing
