@@ -35,3 +35,37 @@ on_a iperf3 -c "$B" -p 5201 -t 2 -J > "$WORK/iperf-a.json" || fail "iperf3 A -> 
 bps=$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['end']['sum_received']['bits_per_second']))" "$WORK/iperf-a.json")
 [ "$bps" -gt 10000000 ] || fail "iperf3 A -> B only $bps bit/s"
 pass "iperf3 stack A -> stack B: $((bps / 1000000)) Mbit/s"
+stop_stack_programs
+
+# nginx on stack B, ab on stack A.
+mkdir -p "$WORK/nginx"
+cat > "$WORK/nginx/nginx.conf" <<CONF
+user root;
+daemon off;
+master_process off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path $WORK/nginx/body; server { listen 8080; root $WORK/www; } }
+CONF
+on_b nginx -c "$WORK/nginx/nginx.conf" &
+wait_port "$B" 8080
+on_a ab -q -n 2000 -c 10 "http://$B:8080/file.bin" > "$WORK/ab.txt" 2>&1 || fail "ab: $(tail -3 "$WORK/ab.txt")"
+grep -q "Complete requests:      2000" "$WORK/ab.txt" || fail "ab: $(grep -E 'Complete|Failed' "$WORK/ab.txt")"
+grep -q "Failed requests:        0" "$WORK/ab.txt" || fail "ab failures"
+pass "ab (stack A) -> nginx (stack B): 2,000 requests for the 16 MiB file, 0 failed"
+stop_stack_programs
+sleep 1  # let the TAP go before the next stack opens it
+
+# redis on stack B, redis-benchmark on stack A.
+on_b redis-server --port 6379 --bind 0.0.0.0 --save "" --appendonly no --dir "$WORK" \
+  --protected-mode no > "$WORK/redis.log" 2>&1 &
+for _ in $(seq 1 100); do
+  in_ns timeout 1 bash -c "exec 3<>/dev/tcp/$B/6379" 2>/dev/null && break
+  sleep 0.1
+done
+in_ns timeout 1 bash -c "exec 3<>/dev/tcp/$B/6379" 2>/dev/null || fail "redis did not start: $(cat "$WORK/redis.log")"
+on_a redis-benchmark -h "$B" -p 6379 -n 20000 -c 10 -t set,get -q > "$WORK/bench.txt" 2>&1 ||
+  fail "redis-benchmark: $(tail -3 "$WORK/bench.txt")"
+[ "$(tr '\r' '\n' < "$WORK/bench.txt" | grep -c 'requests per second')" = 2 ] || fail "redis-benchmark: $(cat "$WORK/bench.txt")"
+pass "redis-benchmark (stack A) -> redis-server (stack B): 40,000 requests"
