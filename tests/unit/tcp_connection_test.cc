@@ -1240,6 +1240,31 @@ TEST_F(TcpConnRecoveryTest, NewRenoInflatesTheWindowPerDuplicateAck) {
   expect_nothing_sent();
 }
 
+TEST_F(TcpConnRecoveryTest, GrownWindowIsUsedRightAway) {
+  // The control for the idle test below: one ACK for 10 segments in slow
+  // start grows cwnd by 2 segments (RFC 3465, L = 2*SMSS) to 12, and the
+  // next write sends 12 segments at once.
+  ASSERT_NO_FATAL_FAILURE(start(10, false));
+  send(ack(irs + 1, seg_end(10)));
+  discard_sent();
+  EXPECT_EQ(c().info(now).snd_cwnd, 12u);
+  ASSERT_EQ(*app_send(40 * kMss), 40 * kMss);
+  EXPECT_EQ(sent_count(), 12u);
+}
+
+TEST_F(TcpConnRecoveryTest, IdleLongerThanRtoRestartsFromTheInitialWindow) {
+  // RFC 5681 4.1: after an idle period longer than the RTO, the sender
+  // restarts from the restart window (the initial window, 10 segments)
+  // instead of bursting the grown cwnd.
+  ASSERT_NO_FATAL_FAILURE(start(10, false));
+  send(ack(irs + 1, seg_end(10)));
+  discard_sent();
+  EXPECT_EQ(c().info(now).snd_cwnd, 12u);
+  advance(5s);
+  ASSERT_EQ(*app_send(40 * kMss), 40 * kMss);
+  EXPECT_EQ(sent_count(), 10u);
+}
+
 TEST_F(TcpConnRecoveryTest, SackRecoveryRetransmitsOnlyTheHoles) {
   // RFC 6675: segments 1 and 5 are lost; the receiver SACKs the rest.
   ASSERT_NO_FATAL_FAILURE(start(10, true));
