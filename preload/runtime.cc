@@ -433,6 +433,12 @@ void Runtime::linger_at_exit() {
 
 bool Runtime::all_handlers_restart() {
   for (int sig = 1; sig < NSIG; ++sig) {
+    // Signals raised by a faulting instruction cannot interrupt a sleep in
+    // the kernel (and sanitizer runtimes install handlers for them).
+    if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP ||
+        sig == SIGSYS) {
+      continue;
+    }
     struct sigaction sa{};
     if (sigaction(sig, nullptr, &sa) != 0) continue;
     if ((sa.sa_flags & SA_SIGINFO) == 0 && (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)) {
