@@ -27,6 +27,7 @@
 #include "stack/net/ports.h"
 #include "stack/net/reassembly.h"
 #include "stack/net/route.h"
+#include "stack/net/socket_list.h"
 #include "stack/net/socket.h"
 #include "stack/net/stats.h"
 #include "stack/net/token_bucket.h"
@@ -72,6 +73,10 @@ class Stack {
   const Reassembler& reassembler() const { return reasm_; }
   size_t socket_count() const { return live_sockets_; }
   RoutingTable& routes() { return routes_; }
+  // Every socket and TCP connection, listeners first, then connections
+  // (orphans and unaccepted children included), then UDP sockets
+  // (stack_sockets.cc). Appends to `out`.
+  void list_sockets(std::vector<SocketEntry>& out, Instant now) const;
 
   // ICMP echo from the stack itself (diagnostics and tests; there are no
   // ICMP sockets yet). Replies are kept (at most 1024) until taken.
