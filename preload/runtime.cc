@@ -24,6 +24,7 @@
 #include "driver/pcap_writer.h"
 #include "driver/rule_fault_device.h"
 #include "driver/tap_device.h"
+#include "preload/control_server.h"
 #include "preload/libc.h"
 
 namespace shunt::preload {
@@ -97,6 +98,7 @@ int Runtime::ensure_started() {
   if (started_) return start_errno_;
   started_ = true;
   start_errno_ = start_locked();
+  if (start_errno_ == 0) start_control();
   return start_errno_;
 }
 
@@ -412,6 +414,7 @@ void Runtime::linger_at_exit() {
   struct StatsAtExit {
     Runtime& rt;
     ~StatsAtExit() {
+      rt.stop_control();
       if (rt.config_.stats_at_exit) {
         std::lock_guard<std::mutex> lock(rt.mu_);
         rt.print_stats();
@@ -458,6 +461,7 @@ void Runtime::after_fork_parent() {
     for (auto& [id, sf] : by_id_) sf->inert = true;
     stop_.store(true);
     (void)!libc().write(wake_fd_, &kEventOne, sizeof kEventOne);
+    stop_control();  // the child serves its own, under its pid
   }
   mu_.unlock();
 }
@@ -468,11 +472,22 @@ void Runtime::after_fork_child() {
       // The parent's stack thread did not come along: start ours.
       stop_.store(false);
       std::thread([this] { thread_main(); }).detach();
+      if (control_) {
+        control_->abandon();
+        control_.reset();
+        control_fd_.store(-1);
+        start_control();
+      }
     } else {
       // Default: the parent keeps the stack. Inherited sockets are inert
       // and new AF_INET sockets in this process go to the kernel.
       owns_stack_ = false;
       for (auto& [id, sf] : by_id_) sf->inert = true;
+      if (control_) {
+        control_->abandon();  // the parent's socket file and thread
+        control_.reset();
+        control_fd_.store(-1);
+      }
     }
   }
   mu_.unlock();

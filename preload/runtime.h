@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,9 @@
 
 namespace shunt {
 class RuleFaultDevice;
+namespace control {
+class ControlServer;
+}  // namespace control
 }  // namespace shunt
 
 namespace shunt::preload {
@@ -141,8 +145,13 @@ class Runtime {
     if (f != nullptr && epfd >= 0 && static_cast<size_t>(epfd) < table_size_) f[epfd].store(1);
   }
   bool is_runtime_fd(int fd) const {
-    return fd >= 0 && (fd == wake_fd_ || fd == epoll_fd_ || (fd == log_fd_ && log_fd_ > 2) || fd == device_fd_);
+    return fd >= 0 && (fd == wake_fd_ || fd == epoll_fd_ || (fd == log_fd_ && log_fd_ > 2) ||
+                       fd == device_fd_ || fd == control_fd_.load(std::memory_order_relaxed));
   }
+
+  // The control socket (control_server.h, docs/control.md): one request
+  // line in, one JSON document out (runtime_control.cc). Takes the lock.
+  std::string control_request(std::string_view request);
 
   // Logs one line at the given level (to SHUNT_LOG_FILE or stderr).
   void log(Config::LogLevel level, const std::string& line);
@@ -150,6 +159,10 @@ class Runtime {
  private:
   Runtime();
   void thread_main();
+  // Starts the control socket server (SHUNT_CONTROL=0: none); a failure is
+  // a warning, not fatal: the program runs, it just cannot be inspected.
+  void start_control();
+  void stop_control();
   // One round of the stack thread's work, from any thread (lock held).
   void service_device();
   int start_locked();
@@ -181,6 +194,9 @@ class Runtime {
   std::vector<PacketBuffer> rx_batch_;
   int log_fd_ = 2;
   int device_fd_ = -1;
+  std::unique_ptr<control::ControlServer> control_;
+  std::atomic<int> control_fd_{-1};
+  std::string comm_;  // /proc/self/comm, for the Process column of shunt ss
 };
 
 }  // namespace shunt::preload

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/control_client.h"
 #include "tools/lab.h"
 #include "tools/wrapper.h"
 
@@ -11,6 +12,15 @@ int main(int argc, char** argv) {
   // `shunt lab up|down|status` (tools/lab.h, docs/lab.md).
   if (argc >= 2 && std::strcmp(argv[1], "lab") == 0) {
     return shunt::lab::run(std::vector<std::string_view>(argv + 1, argv + argc));
+  }
+  // `shunt ss|stat|fault ...`: a running program's sockets, counters and
+  // fault rules through its control socket (docs/control.md).
+  if (argc >= 2) {
+    const std::string_view cmd = argv[1];
+    const std::vector<std::string_view> rest(argv + 2, argv + argc);
+    if (cmd == "ss") return shunt::tools::ss_main(rest);
+    if (cmd == "stat") return shunt::tools::stat_main(rest);
+    if (cmd == "fault") return shunt::tools::fault_main(rest);
   }
   return shunt::tools::wrapper_main(argc, argv);
 }
