@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -373,6 +374,65 @@ TEST(Semantics, ManyThreadsManyConnections) {
   }
   for (auto& th : ts) th.join();
   EXPECT_EQ(ok.load(), kThreads * kConns);
+}
+
+// The control socket (docs/control.md) answers `shunt ss`/`stat` requests
+// from its own thread while application threads use the stack (under TSan in
+// CI, this is the race check for that thread).
+std::string control_request(const std::string& line) {
+  std::string dir;
+  if (const char* d = getenv("SHUNT_CONTROL_DIR"); d != nullptr && *d != '\0') {
+    dir = d;
+  } else if (const char* x = getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != '\0') {
+    dir = std::string(x) + "/shunt";
+  } else {
+    dir = "/run/shunt";
+  }
+  const std::string path = dir + "/" + std::to_string(getpid()) + ".sock";
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "connect " + path + ": " + strerror(errno);
+  }
+  std::string req = line + "\n";
+  EXPECT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string reply = read_all(fd);
+  close(fd);
+  return reply;
+}
+
+TEST(Semantics, ControlSocketAnswersWhileThreadsWork) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> echoes{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 3; ++t) {
+    ts.emplace_back([&] {
+      while (!stop.load()) {
+        int fd = connect_to(7000);
+        std::string msg(3000, 'c');
+        ASSERT_EQ(send(fd, msg.data(), msg.size(), 0), static_cast<ssize_t>(msg.size()));
+        std::string back(msg.size(), '\0');
+        ASSERT_EQ(recv(fd, back.data(), back.size(), MSG_WAITALL), static_cast<ssize_t>(back.size()));
+        close(fd);
+        echoes.fetch_add(1);
+      }
+    });
+  }
+  const std::string pid = "\"pid\":" + std::to_string(getpid());
+  for (int i = 0; i < 10; ++i) {
+    std::string ss = control_request("ss");
+    EXPECT_NE(ss.find(pid), std::string::npos) << ss;
+    EXPECT_NE(ss.find("\"sockets\":["), std::string::npos) << ss;
+    std::string st = control_request("stat");
+    EXPECT_NE(st.find("\"InSegs\":"), std::string::npos) << st;
+  }
+  stop = true;
+  for (auto& th : ts) th.join();
+  EXPECT_GT(echoes.load(), 0);
+  EXPECT_NE(control_request("nonsense").find("\"error\":\"unknown request 'nonsense'"), std::string::npos);
 }
 
 }  // namespace
