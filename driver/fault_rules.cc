@@ -5,6 +5,12 @@
 #include <cctype>
 #include <cmath>
 
+#include "stack/wire/arp.h"
+#include "stack/wire/ethernet.h"
+#include "stack/wire/ipv4.h"
+#include "stack/wire/tcp.h"
+#include "stack/wire/udp.h"
+
 namespace shunt {
 namespace {
 
@@ -128,6 +134,102 @@ std::optional<Ipv4Cidr> parse_addr(std::string_view s) {
   return Ipv4Cidr(*a, 32);
 }
 
+// "'TEXT', column C: expected E, got 'G'" (or "... at the end").
+std::string fail_at(std::string_view text, size_t pos, std::string_view expected,
+                    std::string_view got) {
+  std::string s = fmt::format("'{}', column {}: expected {}", text, pos + 1, expected);
+  if (!got.empty())
+    s += fmt::format(", got '{}'", got);
+  else if (pos >= text.size())
+    s += " at the end";
+  return s;
+}
+
+// The match words, shared by rules and capture filters.
+class MatchParser {
+ public:
+  MatchParser(std::string_view text, FaultMatch& m) : text_(text), m_(m) {}
+
+  // nullopt: not a match word; "": taken; else the error.
+  std::optional<std::string> word(std::string_view word, size_t pos) {
+    if (word == "tcp") return set_proto(FaultProto::kTcp, pos, word);
+    if (word == "udp") return set_proto(FaultProto::kUdp, pos, word);
+    if (word == "icmp") return set_proto(FaultProto::kIcmp, pos, word);
+    if (word == "arp") return set_proto(FaultProto::kArp, pos, word);
+    if (word == "syn") return add_flag(kFaultSyn, pos, word);
+    if (word == "synack") return add_flag(kFaultSynAck, pos, word);
+    if (word == "fin") return add_flag(kFaultFin, pos, word);
+    if (word == "rst") return add_flag(kFaultRst, pos, word);
+    if (word == "payload") {
+      m_.payload = true;
+      return std::string();
+    }
+    if (word.starts_with("len>=") || word.starts_with("len<=")) {
+      const std::string_view v = word.substr(5);
+      auto n = parse_whole(v);
+      if (!n || *n > 65535)
+        return fail(pos + 5, "a payload length from 0 to 65535 after 'len>='", v);
+      (word[3] == '>' ? m_.len_min : m_.len_max) = static_cast<uint32_t>(*n);
+      if (m_.len_min && m_.len_max && *m_.len_min > *m_.len_max) {
+        return fail(pos, "len>= no larger than len<=", word);
+      }
+      return std::string();
+    }
+    const size_t eq = word.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string_view key = word.substr(0, eq);
+    const std::string_view v = word.substr(eq + 1);
+    const size_t vpos = pos + eq + 1;
+    if (key == "laddr" || key == "raddr" || key == "host") {
+      auto a = parse_addr(v);
+      if (!a) return fail(vpos, "an IPv4 address or ADDR/PREFIX, e.g. 198.18.0.1", v);
+      (key == "laddr" ? m_.laddr : key == "raddr" ? m_.raddr : m_.addr) = *a;
+      return std::string();
+    }
+    if (key == "lport" || key == "rport" || key == "port") {
+      auto p = parse_ports(v);
+      if (!p) return fail(vpos, "a port or a range LO-HI from 0 to 65535", v);
+      if (m_.proto == FaultProto::kIcmp || m_.proto == FaultProto::kArp) {
+        return fail(pos, "no ports in an icmp or arp rule", word);
+      }
+      (key == "lport" ? m_.lport : key == "rport" ? m_.rport : m_.port) = *p;
+      return std::string();
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::string fail(size_t pos, std::string_view expected, std::string_view got) const {
+    return fail_at(text_, pos, expected, got);
+  }
+
+  std::string set_proto(FaultProto p, size_t pos, std::string_view word) {
+    if (p != FaultProto::kTcp && m_.tcp_flags != 0) {
+      return fail(pos, "tcp (the rule has TCP flags)", word);
+    }
+    if (m_.proto != FaultProto::kAny && m_.proto != p) {
+      return fail(pos, "one protocol per rule", word);
+    }
+    if ((p == FaultProto::kIcmp || p == FaultProto::kArp) && (m_.lport || m_.rport || m_.port)) {
+      return fail(pos, "tcp or udp (the rule has ports)", word);
+    }
+    m_.proto = p;
+    return {};
+  }
+
+  std::string add_flag(uint8_t flag, size_t pos, std::string_view word) {
+    if (m_.proto != FaultProto::kAny && m_.proto != FaultProto::kTcp) {
+      return fail(pos, "no TCP flags in a rule for another protocol", word);
+    }
+    m_.proto = FaultProto::kTcp;
+    m_.tcp_flags |= flag;
+    return {};
+  }
+
+  std::string_view text_;
+  FaultMatch& m_;
+};
+
 class RuleParser {
  public:
   explicit RuleParser(std::string_view text) : text_(text) {}
@@ -164,12 +266,7 @@ class RuleParser {
 
  private:
   std::string fail(size_t pos, std::string_view expected, std::string_view got) const {
-    std::string s = fmt::format("'{}', column {}: expected {}", text_, pos + 1, expected);
-    if (!got.empty())
-      s += fmt::format(", got '{}'", got);
-    else if (pos >= text_.size())
-      s += " at the end";
-    return s;
+    return fail_at(text_, pos, expected, got);
   }
 
   std::string set_action(FaultActionKind k, size_t pos, std::string_view word) {
@@ -184,48 +281,13 @@ class RuleParser {
     return {};
   }
 
-  std::string set_proto(FaultProto p, size_t pos, std::string_view word) {
-    if (p != FaultProto::kTcp && rule_.match.tcp_flags != 0) {
-      return fail(pos, "tcp (the rule has TCP flags)", word);
-    }
-    if (rule_.match.proto != FaultProto::kAny && rule_.match.proto != p) {
-      return fail(pos, "one protocol per rule", word);
-    }
-    if ((p == FaultProto::kIcmp || p == FaultProto::kArp) &&
-        (rule_.match.lport || rule_.match.rport)) {
-      return fail(pos, "tcp or udp (the rule has ports)", word);
-    }
-    rule_.match.proto = p;
-    return {};
-  }
-
-  std::string add_flag(uint8_t flag, size_t pos, std::string_view word) {
-    if (rule_.match.proto != FaultProto::kAny && rule_.match.proto != FaultProto::kTcp) {
-      return fail(pos, "no TCP flags in a rule for another protocol", word);
-    }
-    rule_.match.proto = FaultProto::kTcp;
-    rule_.match.tcp_flags |= flag;
-    return {};
-  }
-
   // Returns an error, or "" when the word was taken.
   std::string word_(std::string_view word, size_t pos) {
     using K = FaultActionKind;
     if (word == "drop") return set_action(K::kDrop, pos, word);
     if (word == "duplicate") return set_action(K::kDuplicate, pos, word);
     if (word == "corrupt") return set_action(K::kCorrupt, pos, word);
-    if (word == "tcp") return set_proto(FaultProto::kTcp, pos, word);
-    if (word == "udp") return set_proto(FaultProto::kUdp, pos, word);
-    if (word == "icmp") return set_proto(FaultProto::kIcmp, pos, word);
-    if (word == "arp") return set_proto(FaultProto::kArp, pos, word);
-    if (word == "syn") return add_flag(kFaultSyn, pos, word);
-    if (word == "synack") return add_flag(kFaultSynAck, pos, word);
-    if (word == "fin") return add_flag(kFaultFin, pos, word);
-    if (word == "rst") return add_flag(kFaultRst, pos, word);
-    if (word == "payload") {
-      rule_.match.payload = true;
-      return {};
-    }
+    if (auto m = MatchParser(text_, rule_.match).word(word, pos)) return *m;
     if (!word.empty() && word.back() == '%' && word.find('=') == std::string_view::npos) {
       auto p = parse_probability(word, true);
       if (!p) return fail(pos, "a probability from 0% to 100%, e.g. 2% or 0.5%", word);
@@ -233,24 +295,12 @@ class RuleParser {
       rule_.select.probability = *p;
       return {};
     }
-    if (word.starts_with("len>=") || word.starts_with("len<=")) {
-      const std::string_view v = word.substr(5);
-      auto n = parse_whole(v);
-      if (!n || *n > 65535)
-        return fail(pos + 5, "a payload length from 0 to 65535 after 'len>='", v);
-      (word[3] == '>' ? rule_.match.len_min : rule_.match.len_max) = static_cast<uint32_t>(*n);
-      if (rule_.match.len_min && rule_.match.len_max &&
-          *rule_.match.len_min > *rule_.match.len_max) {
-        return fail(pos, "len>= no larger than len<=", word);
-      }
-      return {};
-    }
     const size_t eq = word.find('=');
     if (eq == std::string_view::npos || eq == 0) {
       return fail(pos,
                   fmt::format("{}, a selection (P%, nth=, every=, first=, after=, for=, ge=) "
                               "or a match (tcp, udp, icmp, arp, syn, synack, fin, rst, payload, "
-                              "len>=, len<=, laddr=, raddr=, lport=, rport=)",
+                              "len>=, len<=, laddr=, raddr=, host=, lport=, rport=, port=)",
                               kActions),
                   word);
     }
@@ -354,21 +404,6 @@ class RuleParser {
       rule_.action.time = *d;
       return {};
     }
-    if (key == "laddr" || key == "raddr") {
-      auto a = parse_addr(v);
-      if (!a) return fail(vpos, "an IPv4 address or ADDR/PREFIX, e.g. 198.18.0.1", v);
-      (key == "laddr" ? rule_.match.laddr : rule_.match.raddr) = *a;
-      return {};
-    }
-    if (key == "lport" || key == "rport") {
-      auto p = parse_ports(v);
-      if (!p) return fail(vpos, "a port or a range LO-HI from 0 to 65535", v);
-      if (rule_.match.proto == FaultProto::kIcmp || rule_.match.proto == FaultProto::kArp) {
-        return fail(pos, "no ports in an icmp or arp rule", word);
-      }
-      (key == "lport" ? rule_.match.lport : rule_.match.rport) = *p;
-      return {};
-    }
     if (key == "seed") {
       return fail(pos,
                   "no seed= inside a rule: give it as a rule of its own ('seed=42; both drop 2%')",
@@ -376,7 +411,7 @@ class RuleParser {
     }
     return fail(pos,
                 "a known key (nth, every, first, after, for, ge, reorder, delay, truncate, rate, "
-                "blackhole, laddr, raddr, lport, rport)",
+                "blackhole, laddr, raddr, host, lport, rport, port)",
                 word);
   }
 
@@ -451,6 +486,131 @@ Expected<FaultRuleSet, std::string> parse_fault_rules(std::string_view spec) {
     spec = spec.substr(semi + 1);
   }
   return set;
+}
+
+std::optional<std::string> parse_fault_match_word(std::string_view text, size_t pos,
+                                                  std::string_view word, FaultMatch& m) {
+  return MatchParser(text, m).word(word, pos);
+}
+
+// ---- frames -----------------------------------------------------------------
+
+namespace {
+
+std::string_view proto_name(FaultProto p) {
+  switch (p) {
+    case FaultProto::kTcp:
+      return "TCP";
+    case FaultProto::kUdp:
+      return "UDP";
+    case FaultProto::kIcmp:
+      return "ICMP";
+    case FaultProto::kArp:
+      return "ARP";
+    case FaultProto::kAny:
+      break;
+  }
+  return "frame";
+}
+
+}  // namespace
+
+PacketSummary summarize_frame(std::span<const uint8_t> frame) {
+  PacketSummary s;
+  s.frame_len = static_cast<uint32_t>(frame.size());
+  auto eth = wire::EthernetView::check(frame);
+  if (!eth) return s;
+  if (eth->ethertype() == wire::ethertype::kArp) {
+    if (auto arp = wire::ArpView::check(eth->payload())) {
+      s.proto = FaultProto::kArp;
+      s.src = arp->sender_ip();
+      s.dst = arp->target_ip();
+    }
+    return s;
+  }
+  if (eth->ethertype() != wire::ethertype::kIpv4) return s;
+  auto ip = wire::Ipv4View::check(eth->payload());
+  if (!ip) return s;
+  s.src = ip->src();
+  s.dst = ip->dst();
+  const Bytes l4 = ip->payload();
+  s.payload_len = static_cast<uint32_t>(l4.size());
+  const bool first_fragment = ip->frag_offset() == 0;
+  if (ip->protocol() == wire::ip_proto::kTcp) {
+    s.proto = FaultProto::kTcp;
+    if (!first_fragment) return s;
+    if (auto tcp = wire::TcpView::check(l4)) {
+      s.src_port = tcp->src_port();
+      s.dst_port = tcp->dst_port();
+      s.tcp_flags = tcp->flags();
+      s.payload_len = static_cast<uint32_t>(l4.size() - tcp->header_len());
+    }
+  } else if (ip->protocol() == wire::ip_proto::kUdp) {
+    s.proto = FaultProto::kUdp;
+    if (!first_fragment) return s;
+    if (auto udp = wire::UdpView::check(l4)) {
+      s.src_port = udp->src_port();
+      s.dst_port = udp->dst_port();
+      s.payload_len = static_cast<uint32_t>(udp->payload().size());
+    }
+  } else if (ip->protocol() == wire::ip_proto::kIcmp) {
+    s.proto = FaultProto::kIcmp;
+  } else {
+    s.proto = FaultProto::kAny;
+  }
+  return s;
+}
+
+std::string PacketSummary::to_string() const {
+  if (proto == FaultProto::kAny && src.value() == 0 && dst.value() == 0) {
+    return fmt::format("frame len {}", frame_len);
+  }
+  if (proto == FaultProto::kArp)
+    return fmt::format("ARP {} > {}", src.to_string(), dst.to_string());
+  if (proto == FaultProto::kTcp || proto == FaultProto::kUdp) {
+    std::string flags;
+    if (proto == FaultProto::kTcp) {
+      flags = " [";
+      if (tcp_flags & wire::tcp_flag::kSyn) flags += 'S';
+      if (tcp_flags & wire::tcp_flag::kFin) flags += 'F';
+      if (tcp_flags & wire::tcp_flag::kRst) flags += 'R';
+      if (tcp_flags & wire::tcp_flag::kPsh) flags += 'P';
+      if (tcp_flags & wire::tcp_flag::kAck) flags += '.';
+      flags += ']';
+    }
+    return fmt::format("{} {}:{} > {}:{}{} len {}", proto_name(proto), src.to_string(), src_port,
+                       dst.to_string(), dst_port, flags, payload_len);
+  }
+  return fmt::format("{} {} > {} len {}", proto == FaultProto::kIcmp ? "ICMP" : "IP",
+                     src.to_string(), dst.to_string(), payload_len);
+}
+
+bool match_frame(const FaultMatch& m, const PacketSummary& s, bool outbound) {
+  if (m.proto != FaultProto::kAny && m.proto != s.proto) return false;
+  const Ipv4Address local = outbound ? s.src : s.dst;
+  const Ipv4Address remote = outbound ? s.dst : s.src;
+  if (m.laddr && (s.proto == FaultProto::kAny || !m.laddr->contains(local))) return false;
+  if (m.raddr && (s.proto == FaultProto::kAny || !m.raddr->contains(remote))) return false;
+  if (m.addr &&
+      (s.proto == FaultProto::kAny || !(m.addr->contains(local) || m.addr->contains(remote)))) {
+    return false;
+  }
+  const bool has_ports = s.proto == FaultProto::kTcp || s.proto == FaultProto::kUdp;
+  const uint16_t lport = outbound ? s.src_port : s.dst_port;
+  const uint16_t rport = outbound ? s.dst_port : s.src_port;
+  if (m.lport && (!has_ports || !m.lport->contains(lport))) return false;
+  if (m.rport && (!has_ports || !m.rport->contains(rport))) return false;
+  if (m.port && (!has_ports || !(m.port->contains(lport) || m.port->contains(rport)))) return false;
+  const uint8_t fl = s.tcp_flags;
+  using namespace wire::tcp_flag;
+  if ((m.tcp_flags & kFaultSyn) && !((fl & kSyn) && !(fl & kAck))) return false;
+  if ((m.tcp_flags & kFaultSynAck) && !((fl & kSyn) && (fl & kAck))) return false;
+  if ((m.tcp_flags & kFaultFin) && !(fl & kFin)) return false;
+  if ((m.tcp_flags & kFaultRst) && !(fl & kRst)) return false;
+  if (m.payload && s.payload_len == 0) return false;
+  if (m.len_min && s.payload_len < *m.len_min) return false;
+  if (m.len_max && s.payload_len > *m.len_max) return false;
+  return true;
 }
 
 }  // namespace shunt

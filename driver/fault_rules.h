@@ -16,10 +16,15 @@
 // Errors name the rule, the 1-based column of the offending word and what
 // was expected there, on one line:
 //   rule 2 'in drop nth=x', column 9: expected a whole number >= 1 after 'nth=', got 'x'
+//
+// The match words (tcp, udp, laddr=, port=, ...) are also the words of a
+// capture filter (capture_filter.h), which parses them with
+// parse_fault_match_word() and tests frames with match_frame().
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,8 +60,10 @@ struct FaultMatch {
   FaultProto proto = FaultProto::kAny;
   std::optional<Ipv4Cidr> laddr;
   std::optional<Ipv4Cidr> raddr;
+  std::optional<Ipv4Cidr> addr;  // `host=`: either side
   std::optional<PortRange> lport;
   std::optional<PortRange> rport;
+  std::optional<PortRange> port;    // `port=`: either side
   uint8_t tcp_flags = 0;            // FaultTcpFlag bits
   bool payload = false;             // the transport payload is not empty
   std::optional<uint32_t> len_min;  // transport payload length bounds (inclusive)
@@ -121,6 +128,34 @@ struct FaultRuleSet {
 
 std::string_view to_string(FaultActionKind k);
 std::string_view to_string(FaultDirection d);
+
+// What a rule (or a capture filter) matches on, read once from a frame.
+struct PacketSummary {
+  FaultProto proto = FaultProto::kAny;  // kAny: not IPv4 or ARP (or not parseable)
+  Ipv4Address src{};
+  Ipv4Address dst{};
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint8_t tcp_flags = 0;     // the wire flags (wire::tcp_flag)
+  uint32_t payload_len = 0;  // TCP/UDP payload; other IP: IP payload
+  uint32_t frame_len = 0;
+  std::string to_string() const;  // "TCP 198.18.0.1:80 > 198.18.0.2:40000 [S.] len 0"
+};
+
+// Bounds-checked: any bytes give a summary (proto kAny when unparseable).
+PacketSummary summarize_frame(std::span<const uint8_t> frame);
+
+// Whether a frame travelling in this direction (outbound: the stack sent
+// it) has everything `m` asks for. Direction is not part of FaultMatch.
+bool match_frame(const FaultMatch& m, const PacketSummary& s, bool outbound);
+
+// One match word (tcp, udp, icmp, arp, syn, synack, fin, rst, payload,
+// len>=N, len<=N, laddr=, raddr=, host=, lport=, rport=, port=) found at
+// 0-based column `pos` of `text`, added to `m`. Returns std::nullopt when
+// `word` is not a match word, "" when it was taken, otherwise the error
+// ("'TEXT', column C: expected ..., got '...'").
+std::optional<std::string> parse_fault_match_word(std::string_view text, size_t pos,
+                                                  std::string_view word, FaultMatch& m);
 
 // One rule. The error is "'TEXT', column C: expected ..., got '...'".
 Expected<FaultRule, std::string> parse_fault_rule(std::string_view text);

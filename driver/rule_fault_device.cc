@@ -29,105 +29,51 @@ bool chance(Rng& rng, double p) {
   return p > 0.0 && (p >= 1.0 || rng.uniform() < p);
 }
 
-std::string_view proto_name(FaultProto p) {
-  switch (p) {
-    case FaultProto::kTcp:
-      return "TCP";
-    case FaultProto::kUdp:
-      return "UDP";
-    case FaultProto::kIcmp:
-      return "ICMP";
-    case FaultProto::kArp:
-      return "ARP";
-    case FaultProto::kAny:
-      break;
+// "20 ms", "1.5 ms", "250 us", "3 s": for notes.
+std::string format_duration(Duration d) {
+  const int64_t ns = d.count();
+  auto trim = [](double v) {
+    std::string s = fmt::format("{:.3f}", v);
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+    return s;
+  };
+  if (ns >= 1'000'000'000 && ns % 1'000'000 == 0) {
+    return trim(static_cast<double>(ns) / 1e9) + " s";
   }
-  return "frame";
+  if (ns >= 1'000'000) return trim(static_cast<double>(ns) / 1e6) + " ms";
+  return trim(static_cast<double>(ns) / 1e3) + " us";
 }
 
 }  // namespace
 
-PacketSummary summarize_frame(std::span<const uint8_t> frame) {
-  PacketSummary s;
-  s.frame_len = static_cast<uint32_t>(frame.size());
-  auto eth = wire::EthernetView::check(frame);
-  if (!eth) return s;
-  if (eth->ethertype() == wire::ethertype::kArp) {
-    if (auto arp = wire::ArpView::check(eth->payload())) {
-      s.proto = FaultProto::kArp;
-      s.src = arp->sender_ip();
-      s.dst = arp->target_ip();
-    }
-    return s;
-  }
-  if (eth->ethertype() != wire::ethertype::kIpv4) return s;
-  auto ip = wire::Ipv4View::check(eth->payload());
-  if (!ip) return s;
-  s.src = ip->src();
-  s.dst = ip->dst();
-  const Bytes l4 = ip->payload();
-  s.payload_len = static_cast<uint32_t>(l4.size());
-  const bool first_fragment = ip->frag_offset() == 0;
-  if (ip->protocol() == wire::ip_proto::kTcp) {
-    s.proto = FaultProto::kTcp;
-    if (!first_fragment) return s;
-    if (auto tcp = wire::TcpView::check(l4)) {
-      s.src_port = tcp->src_port();
-      s.dst_port = tcp->dst_port();
-      s.tcp_flags = tcp->flags();
-      s.payload_len = static_cast<uint32_t>(l4.size() - tcp->header_len());
-    }
-  } else if (ip->protocol() == wire::ip_proto::kUdp) {
-    s.proto = FaultProto::kUdp;
-    if (!first_fragment) return s;
-    if (auto udp = wire::UdpView::check(l4)) {
-      s.src_port = udp->src_port();
-      s.dst_port = udp->dst_port();
-      s.payload_len = static_cast<uint32_t>(udp->payload().size());
-    }
-  } else if (ip->protocol() == wire::ip_proto::kIcmp) {
-    s.proto = FaultProto::kIcmp;
-  } else {
-    s.proto = FaultProto::kAny;
-  }
-  return s;
-}
-
-std::string PacketSummary::to_string() const {
-  if (proto == FaultProto::kAny && src.value() == 0 && dst.value() == 0) {
-    return fmt::format("frame len {}", frame_len);
-  }
-  if (proto == FaultProto::kArp)
-    return fmt::format("ARP {} > {}", src.to_string(), dst.to_string());
-  if (proto == FaultProto::kTcp || proto == FaultProto::kUdp) {
-    std::string flags;
-    if (proto == FaultProto::kTcp) {
-      flags = " [";
-      if (tcp_flags & wire::tcp_flag::kSyn) flags += 'S';
-      if (tcp_flags & wire::tcp_flag::kFin) flags += 'F';
-      if (tcp_flags & wire::tcp_flag::kRst) flags += 'R';
-      if (tcp_flags & wire::tcp_flag::kPsh) flags += 'P';
-      if (tcp_flags & wire::tcp_flag::kAck) flags += '.';
-      flags += ']';
-    }
-    return fmt::format("{} {}:{} > {}:{}{} len {}", proto_name(proto), src.to_string(), src_port,
-                       dst.to_string(), dst_port, flags, payload_len);
-  }
-  return fmt::format("{} {} > {} len {}", proto == FaultProto::kIcmp ? "ICMP" : "IP",
-                     src.to_string(), dst.to_string(), payload_len);
-}
-
 std::string FaultLogEntry::to_string() const {
-  return fmt::format("{:.6f} rule {} {} {} {}", static_cast<double>(to_ns(when)) / 1e9, rule + 1,
+  return fmt::format("{:.6f} rule {} {} {} {}", static_cast<double>(to_ns(when)) / 1e9, rule,
                      outbound ? "out" : "in", shunt::to_string(action), packet.to_string());
 }
 
 // ---- the device -------------------------------------------------------------
 
+RuleFaultDevice::RuleState::RuleState(uint64_t seed, uint32_t id)
+    : select_rng(0), ge_rng(0), action_rng(0) {
+  // Rule `id` takes the (3 id - 2)th to (3 id)th numbers of Rng(seed): the
+  // streams the rule at position id always had, whenever it is added.
+  Rng master(seed);
+  for (uint32_t k = 1; k < id; ++k) {
+    master.next();
+    master.next();
+    master.next();
+  }
+  select_rng = Rng(master.next());
+  ge_rng = Rng(master.next());
+  action_rng = Rng(master.next());
+}
+
 RuleFaultDevice::RuleFaultDevice(NetDevice& inner, FaultRuleSet rules, uint64_t seed)
-    : inner_(inner), rules_(std::move(rules.rules)), master_(seed) {
-  state_.reserve(rules_.size());
-  for (size_t i = 0; i < rules_.size(); ++i) state_.emplace_back(master_);
+    : inner_(inner), seed_(seed) {
+  rules_.reserve(rules.rules.size());
+  state_.reserve(rules.rules.size());
+  for (FaultRule& r : rules.rules) add_rule(std::move(r));
 }
 
 RuleFaultDevice::RuleFaultDevice(std::unique_ptr<NetDevice> inner, FaultRuleSet rules,
@@ -136,38 +82,101 @@ RuleFaultDevice::RuleFaultDevice(std::unique_ptr<NetDevice> inner, FaultRuleSet 
   owned_ = std::move(inner);
 }
 
+// ---- rules by id ------------------------------------------------------------
+
+uint32_t RuleFaultDevice::add_rule(FaultRule rule) {
+  const uint32_t id = next_id_++;
+  rules_.push_back(std::move(rule));
+  ids_.push_back(id);
+  state_.emplace_back(seed_, id);
+  unstarted_ = true;
+  return id;
+}
+
+size_t RuleFaultDevice::index_of(uint32_t id) const {
+  const auto it = std::find(ids_.begin(), ids_.end(), id);
+  return static_cast<size_t>(it - ids_.begin());
+}
+
+bool RuleFaultDevice::remove_rule(uint32_t id) {
+  const size_t idx = index_of(id);
+  if (idx >= rules_.size()) return false;
+  // The frames this rule holds go on at once through the rules after it:
+  // they are due at the latest call's time, so the next call releases them.
+  std::vector<Pending> released;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.next_rule == idx + 1) {
+      released.push_back(std::move(it->second));
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [when, p] : pending_) {
+    if (p.next_rule > idx) --p.next_rule;
+    if (p.rate_rule > static_cast<int>(idx)) --p.rate_rule;
+  }
+  for (Pending& p : released) {
+    p.next_rule = idx;
+    p.rate_rule = -1;
+    pending_.emplace(last_now_, std::move(p));
+  }
+  for (Held& h : state_[idx].held) {
+    pending_.emplace(last_now_, Pending{std::move(h.frame), idx, -1});
+  }
+  const auto at = static_cast<ptrdiff_t>(idx);
+  rules_.erase(rules_.begin() + at);
+  ids_.erase(ids_.begin() + at);
+  state_.erase(state_.begin() + at);
+  return true;
+}
+
+const FaultRule* RuleFaultDevice::find_rule(uint32_t id) const {
+  const size_t idx = index_of(id);
+  return idx < rules_.size() ? &rules_[idx] : nullptr;
+}
+
+const FaultRuleCounters* RuleFaultDevice::find_counters(uint32_t id) const {
+  const size_t idx = index_of(id);
+  return idx < rules_.size() ? &state_[idx].counters : nullptr;
+}
+
+std::vector<FaultRuleSnapshot> RuleFaultDevice::rule_status() const {
+  std::vector<FaultRuleSnapshot> out;
+  out.reserve(rules_.size());
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    out.push_back(
+        FaultRuleSnapshot{ids_[i], rules_[i].text, state_[i].counters, state_[i].held.size()});
+  }
+  // A pending frame waits in the rule before its next_rule.
+  for (const auto& [when, p] : pending_) {
+    if (p.next_rule >= 1 && p.next_rule <= out.size()) ++out[p.next_rule - 1].held;
+  }
+  return out;
+}
+
+void RuleFaultDevice::set_observer(FaultObserver* observer) {
+  observer_ = observer;
+  notes_ = observer != nullptr && observer->wants_notes();
+}
+
+// ---- decisions --------------------------------------------------------------
+
 bool RuleFaultDevice::matches(const FaultRule& r, const Frame& f) const {
   const auto dir = static_cast<uint8_t>(r.direction);
   if ((dir & static_cast<uint8_t>(f.outbound ? FaultDirection::kOut : FaultDirection::kIn)) == 0) {
     return false;
   }
-  const FaultMatch& m = r.match;
-  const PacketSummary& s = f.summary;
-  if (m.proto != FaultProto::kAny && m.proto != s.proto) return false;
-  const Ipv4Address local = f.outbound ? s.src : s.dst;
-  const Ipv4Address remote = f.outbound ? s.dst : s.src;
-  if (m.laddr && (s.proto == FaultProto::kAny || !m.laddr->contains(local))) return false;
-  if (m.raddr && (s.proto == FaultProto::kAny || !m.raddr->contains(remote))) return false;
-  const bool has_ports = s.proto == FaultProto::kTcp || s.proto == FaultProto::kUdp;
-  const uint16_t lport = f.outbound ? s.src_port : s.dst_port;
-  const uint16_t rport = f.outbound ? s.dst_port : s.src_port;
-  if (m.lport && (!has_ports || !m.lport->contains(lport))) return false;
-  if (m.rport && (!has_ports || !m.rport->contains(rport))) return false;
-  const uint8_t fl = s.tcp_flags;
-  using namespace wire::tcp_flag;
-  if ((m.tcp_flags & kFaultSyn) && !((fl & kSyn) && !(fl & kAck))) return false;
-  if ((m.tcp_flags & kFaultSynAck) && !((fl & kSyn) && (fl & kAck))) return false;
-  if ((m.tcp_flags & kFaultFin) && !(fl & kFin)) return false;
-  if ((m.tcp_flags & kFaultRst) && !(fl & kRst)) return false;
-  if (m.payload && s.payload_len == 0) return false;
-  if (m.len_min && s.payload_len < *m.len_min) return false;
-  if (m.len_max && s.payload_len > *m.len_max) return false;
-  return true;
+  return match_frame(r.match, f.summary, f.outbound);
 }
 
 bool RuleFaultDevice::selected(const FaultRule& r, RuleState& s, Instant t) {
   const FaultSelect& sel = r.select;
-  const Duration since = t - start_;
+  if (!s.started) {  // a rule added while this frame was held
+    s.started = true;
+    s.start = t;
+  }
+  const Duration since = t - s.start;
   if (since < sel.after) return false;
   if (sel.duration && since >= sel.after + *sel.duration) return false;
   ++s.counters.matched;
@@ -187,19 +196,33 @@ bool RuleFaultDevice::selected(const FaultRule& r, RuleState& s, Instant t) {
   return take;
 }
 
-void RuleFaultDevice::record(size_t rule, const Frame& f, Instant t) {
-  ++state_[rule].counters.injected;
+template <class What>
+void RuleFaultDevice::record(size_t i, Frame& f, Instant t, What&& what) {
+  ++state_[i].counters.injected;
   if (log_.size() >= kLogCapacity) {
     log_.pop_front();
     ++log_overflow_;
   }
-  log_.push_back(FaultLogEntry{t, static_cast<uint32_t>(rule), f.outbound, rules_[rule].action.kind,
-                               f.summary});
+  log_.push_back(FaultLogEntry{t, ids_[i], f.outbound, rules_[i].action.kind, f.summary});
+  if (!notes_) return;
+  if (f.outbound) {
+    f.notes.push_back(fmt::format("shunt fault rule {} '{}': {}", ids_[i], rules_[i].text, what()));
+  } else if (f.rx_batch != 0 && f.rx_batch == rx_batch_) {
+    // The frame is still kept back by the observer: note it there.
+    observer_->annotate_received(
+        f.rx_index, fmt::format("shunt fault rule {} '{}': {}{}", ids_[i], rules_[i].text, what(),
+                                f.copy ? " (the duplicate)" : ""));
+  }
+}
+
+void RuleFaultDevice::end(Frame& f, Instant t) {
+  if (notes_ && f.outbound) observer_->record_unsent(f.buf.bytes(), t, f.notes);
 }
 
 void RuleFaultDevice::deliver(Frame f) {
   if (f.outbound) {
     tx_.push_back(std::move(f.buf));
+    if (notes_) tx_notes_.push_back(std::move(f.notes));
   } else {
     rx_ready_.push_back(std::move(f.buf));
   }
@@ -237,11 +260,13 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
       continue;
     }
     const FaultAction& a = r.action;
+    const char* gone = f.outbound ? ", not sent" : " before the stack";
     if (a.kind == FaultActionKind::kBlackhole && s.blackhole_started) {
       // A blackhole fires once; while it lasts every matching frame vanishes.
       if (t < s.blackhole_until) {
         ++s.counters.matched;
-        record(i, f, t);
+        record(i, f, t, [&] { return fmt::format("blackholed{}", gone); });
+        end(f, t);
         return;
       }
       continue;
@@ -255,16 +280,22 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
     }
     switch (a.kind) {
       case FaultActionKind::kDrop:
-        record(i, f, t);
+        record(i, f, t, [&] { return fmt::format("dropped{}", gone); });
+        end(f, t);
         return;
       case FaultActionKind::kBlackhole:
         s.blackhole_started = true;
         s.blackhole_until = t + a.time;
-        record(i, f, t);
+        record(i, f, t, [&] { return fmt::format("blackholed{}", gone); });
+        end(f, t);
         return;
       case FaultActionKind::kDuplicate: {
-        record(i, f, t);
-        Frame copy{f.buf.clone(), f.summary, f.outbound};
+        record(i, f, t, [] { return std::string("duplicated"); });
+        Frame copy{f.buf.clone(), f.summary, f.outbound, true, f.rx_batch, f.rx_index, f.notes};
+        if (notes_ && f.outbound && !copy.notes.empty()) {
+          copy.notes.back() =
+              fmt::format("shunt fault rule {} '{}': the duplicate", ids_[i], r.text);
+        }
         process(std::move(f), i + 1, t);
         process(std::move(copy), i + 1, t);
         return;
@@ -274,14 +305,14 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
         if (f.buf.size() > first) {
           const uint64_t bit = s.action_rng.below((f.buf.size() - first) * 8);
           f.buf.data()[first + bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-          record(i, f, t);
+          record(i, f, t, [&] { return fmt::format("corrupted bit {}", first * 8 + bit); });
         }
         break;
       }
       case FaultActionKind::kTruncate:
         if (f.buf.size() > a.length) {
           f.buf.truncate(a.length);
-          record(i, f, t);
+          record(i, f, t, [&] { return fmt::format("truncated to {} bytes", a.length); });
         }
         break;
       case FaultActionKind::kDelay: {
@@ -290,17 +321,22 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
           d += Duration(static_cast<int64_t>(
               s.action_rng.below(static_cast<uint64_t>(a.jitter.count()) + 1)));
         }
-        record(i, f, t);
+        record(i, f, t, [&] { return "delayed " + format_duration(d); });
         pending_.emplace(t + d, Pending{std::move(f), i + 1, -1});
         return;
       }
       case FaultActionKind::kReorder:
-        record(i, f, t);
         if (a.count > 0) {
+          record(i, f, t, [&] {
+            return a.count == 1
+                       ? std::string("held back until 1 later frame passes (reorder)")
+                       : fmt::format("held back until {} later frames pass (reorder)", a.count);
+          });
           // Held until `count` later frames have passed this rule (this one
           // does not pass, so it counts down nothing).
           s.held.push_back(Held{std::move(f), a.count, t + kReorderMaxHold});
         } else {
+          record(i, f, t, [&] { return "held back " + format_duration(a.time) + " (reorder)"; });
           pending_.emplace(t + a.time, Pending{std::move(f), i + 1, -1});
         }
         return;
@@ -316,14 +352,17 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
         }
         if (release > t && s.rate_queued[dir] >= kRateQueueFrames) {
           ++s.counters.rate_dropped;
-          record(i, f, t);
+          record(i, f, t,
+                 [&] { return fmt::format("dropped by the rate limit (queue full){}", gone); });
+          end(f, t);
           return;
         }
         const Instant base = s.tat_valid[dir] ? std::max(release, s.tat[dir]) : release;
         s.tat[dir] = base + wire_time(f.buf.size(), a.rate_bps, true);
         s.tat_valid[dir] = true;
         if (release == t) break;  // conforms now: no fault
-        record(i, f, t);
+        record(i, f, t,
+               [&] { return "held " + format_duration(release - t) + " by the rate limit"; });
         ++s.rate_queued[dir];
         pending_.emplace(release, Pending{std::move(f), i + 1, static_cast<int>(i)});
         return;
@@ -371,25 +410,56 @@ void RuleFaultDevice::advance(Instant now) {
 
 void RuleFaultDevice::flush(Instant now) {
   advance(now);
-  if (!tx_.empty() || inner_.next_deadline() <= now) inner_.transmit(tx_, now);
+  if (!tx_.empty() || inner_.next_deadline() <= now) {
+    if (notes_) observer_->annotate_transmit(tx_notes_);
+    inner_.transmit(tx_, now);
+  }
   tx_.clear();
+  tx_notes_.clear();
+}
+
+void RuleFaultDevice::enter(PacketBuffer b, bool outbound, Instant now, uint32_t rx_index) {
+  if (unstarted_) {
+    // Time windows count from the first frame a rule could see.
+    for (RuleState& s : state_) {
+      if (!s.started) {
+        s.started = true;
+        s.start = now;
+      }
+    }
+    unstarted_ = false;
+  }
+  Frame f;
+  f.summary = summarize_frame({b.data(), b.size()});
+  f.buf = std::move(b);
+  f.outbound = outbound;
+  if (!outbound && rx_batch_ != 0) {
+    f.rx_batch = rx_batch_;
+    f.rx_index = rx_index;
+  }
+  process(std::move(f), 0, now);
 }
 
 void RuleFaultDevice::transmit(std::span<PacketBuffer> frames, Instant now) {
+  if (idle()) {
+    inner_.transmit(frames, now);
+    return;
+  }
+  last_now_ = std::max(last_now_, now);
   advance(now);
   for (PacketBuffer& b : frames) {
     if (!b) continue;
-    if (!started_) {
-      started_ = true;
-      start_ = now;
-    }
-    PacketSummary s = summarize_frame({b.data(), b.size()});
-    process(Frame{std::move(b), s, true}, 0, now);
+    enter(std::move(b), true, now, 0);
   }
   flush(now);
 }
 
 size_t RuleFaultDevice::receive(std::vector<PacketBuffer>& out, size_t max, Instant now) {
+  if (idle()) {
+    if (inner_.next_deadline() <= now) inner_.transmit({}, now);
+    return inner_.receive(out, max, now);
+  }
+  last_now_ = std::max(last_now_, now);
   flush(now);
   size_t n = 0;
   while (n < max) {
@@ -400,17 +470,20 @@ size_t RuleFaultDevice::receive(std::vector<PacketBuffer>& out, size_t max, Inst
       continue;
     }
     batch_.clear();
+    if (notes_) {
+      observer_->begin_receive();
+      rx_batch_ = ++rx_batches_;
+    }
     const size_t got = inner_.receive(batch_, max - n, now);
-    if (got == 0) break;
-    for (PacketBuffer& b : batch_) {
-      if (!started_) {
-        started_ = true;
-        start_ = now;
-      }
-      PacketSummary s = summarize_frame({b.data(), b.size()});
-      process(Frame{std::move(b), s, false}, 0, now);
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      enter(std::move(batch_[i]), false, now, static_cast<uint32_t>(i));
+    }
+    if (notes_) {
+      observer_->commit_received();
+      rx_batch_ = 0;
     }
     batch_.clear();
+    if (got == 0) break;
   }
   // Inbound processing may have released outbound frames (reorder counts).
   if (!tx_.empty()) flush(now);
@@ -434,10 +507,11 @@ size_t RuleFaultDevice::in_flight() const {
 }
 
 std::string RuleFaultDevice::stats_text() const {
+  if (rules_.empty()) return {};
   std::string out = "  fault rules:\n";
   for (size_t i = 0; i < rules_.size(); ++i) {
     const FaultRuleCounters& c = state_[i].counters;
-    out += fmt::format("    {} '{}': matched {}, injected {}", i + 1, rules_[i].text, c.matched,
+    out += fmt::format("    {} '{}': matched {}, injected {}", ids_[i], rules_[i].text, c.matched,
                        c.injected);
     if (c.rate_dropped != 0) out += fmt::format(" (queue full: {})", c.rate_dropped);
     out += '\n';

@@ -22,14 +22,44 @@
 // `both` rule; a rate rule has one token bucket per direction. Time
 // windows (after=, for=) count from the first frame the device saw.
 //
+// Rule ids: every rule has a stable id, 1, 2, ... in the order given, and a
+// rule added later (add_rule, for `shunt fault PID add`) gets the next id;
+// ids are never reused. An added rule goes at the end of the chain. Its
+// time window (after=, for=) counts from the first frame the device sees
+// after it was added; a start-up rule's counts from the device's first
+// frame. remove_rule() takes a rule out of the chain; the frames it holds
+// (delay, reorder, rate queue) are released at once: they go on through the
+// rules that followed it, at the time of the device's latest call (and so
+// leave on its next call, which next_deadline() asks for).
+//
 // Determinism: each rule draws from its own random streams, derived from
-// the seed and the rule's position, so the same seed, rules and calls give
-// the same decisions. Time handling follows FaultInjector: held frames are
-// released by later calls at or after their due time and continue as if
-// released on time; next_deadline() reports the earliest.
+// the seed and the rule's id (rule N's streams are the (3N-2)th, (3N-1)th
+// and 3Nth numbers of Rng(seed), which is what rule N at position N always
+// had), so the same seed, rules and calls give the same decisions, and a
+// rule added at run time decides as it would have as the Nth start-up rule.
+// Time handling follows FaultInjector: held frames are released by later
+// calls at or after their due time and continue as if released on time;
+// next_deadline() reports the earliest.
 //
 // Every injected fault is counted per rule and logged (the last
-// kLogCapacity entries: time, rule, direction, action, packet summary).
+// kLogCapacity entries: time, rule id, direction, action, packet summary).
+//
+// Capture comments: set_observer() attaches the device directly inside
+// (a CaptureDevice, fault_observer.h); every fault is then also a note on
+// the frame it hit, "shunt fault rule ID 'TEXT': WHAT", WHAT being one of
+//   dropped before the stack | dropped, not sent
+//   blackholed before the stack | blackholed, not sent
+//   dropped by the rate limit (queue full) before the stack | ..., not sent
+//   duplicated | the duplicate   (on the copy, outbound)
+//   corrupted bit N              (bit N % 8 of byte N / 8 of the frame)
+//   truncated to N bytes         delayed D
+//   held back until K later frame(s) pass(es) (reorder) | held back D (reorder)
+//   held D by the rate limit
+// (an inbound note about a duplicate's copy ends in "(the duplicate)").
+//
+// Zero rules: the device stays in place (rules may be added later) and
+// costs one branch per call: transmit() and receive() go straight to the
+// inner device while there is no rule and nothing held.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +71,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/fault_observer.h"
 #include "driver/fault_rules.h"
 #include "stack/base/random.h"
 #include "stack/base/time.h"
@@ -49,30 +80,23 @@
 
 namespace shunt {
 
-// What a rule matches on, read once from a frame.
-struct PacketSummary {
-  FaultProto proto = FaultProto::kAny;  // kAny: not IPv4 or ARP (or not parseable)
-  Ipv4Address src{};
-  Ipv4Address dst{};
-  uint16_t src_port = 0;
-  uint16_t dst_port = 0;
-  uint8_t tcp_flags = 0;     // the wire flags (wire::tcp_flag)
-  uint32_t payload_len = 0;  // TCP/UDP payload; other IP: IP payload
-  uint32_t frame_len = 0;
-  std::string to_string() const;  // "TCP 198.18.0.1:80 > 198.18.0.2:40000 [SA] len 0"
-};
-
-PacketSummary summarize_frame(std::span<const uint8_t> frame);
-
 struct FaultRuleCounters {
   uint64_t matched = 0;       // frames the rule's direction, match and time window took
   uint64_t injected = 0;      // faults injected (frames the action was applied to)
   uint64_t rate_dropped = 0;  // rate: frames refused by a full queue (also in injected)
 };
 
+// One rule as `shunt stat` and `shunt fault PID list` show it.
+struct FaultRuleSnapshot {
+  uint32_t id = 0;
+  std::string text;
+  FaultRuleCounters counters;
+  size_t held = 0;  // frames the rule holds now (delay, reorder, rate queue)
+};
+
 struct FaultLogEntry {
   Instant when{};
-  uint32_t rule = 0;  // index into rules()
+  uint32_t rule = 0;  // the rule's id
   bool outbound = false;
   FaultActionKind action = FaultActionKind::kDrop;
   PacketSummary packet;
@@ -100,14 +124,39 @@ class RuleFaultDevice final : public NetDevice {
   DeviceInfo info() const override { return inner_.info(); }
   int fd() const override { return inner_.fd(); }
 
+  // ---- rules, by position in the chain (0 = first) ----
   const std::vector<FaultRule>& rules() const { return rules_; }
-  const FaultRuleCounters& counters(size_t rule) const { return state_.at(rule).counters; }
+  size_t rule_count() const { return rules_.size(); }
+  uint32_t rule_id(size_t index) const { return ids_.at(index); }
+  const FaultRuleCounters& counters(size_t index) const { return state_.at(index).counters; }
+
+  // ---- rules, by id (the control socket's `shunt fault PID add|del|list`
+  // and `shunt stat`; callers hold the lock that serialises the device) ----
+  // Appends `rule` to the chain; returns its id.
+  uint32_t add_rule(FaultRule rule);
+  // Removes the rule; the frames it holds go on at once (see above). False
+  // if no rule has this id.
+  bool remove_rule(uint32_t id);
+  const FaultRule* find_rule(uint32_t id) const;
+  const FaultRuleCounters* find_counters(uint32_t id) const;
+  // Every rule in chain order: id, text, counters, frames held.
+  std::vector<FaultRuleSnapshot> rule_status() const;
+  // The id the next add_rule() will return.
+  uint32_t next_rule_id() const { return next_id_; }
+  uint64_t seed() const { return seed_; }
+
+  // The last kLogCapacity faults, oldest first.
   const std::deque<FaultLogEntry>& log() const { return log_; }
   uint64_t log_overflow() const { return log_overflow_; }  // entries that fell off the log
   // Frames held (delayed, reordered, rate-queued, or ready to be received).
   size_t in_flight() const;
-  // "fault rules:" then one line per rule with its counts.
+  // "fault rules:" then one line per rule with its counts; "" without rules.
   std::string stats_text() const;
+
+  // Notes every fault on the frame it hit, for a capture (see above);
+  // nullptr detaches. `observer` must be the device directly inside this
+  // one (it is told about inner.transmit/receive batches by position).
+  void set_observer(FaultObserver* observer);
 
   NetDevice& inner() { return inner_; }
 
@@ -116,6 +165,10 @@ class RuleFaultDevice final : public NetDevice {
     PacketBuffer buf;
     PacketSummary summary;
     bool outbound = false;
+    bool copy = false;               // made by a duplicate rule
+    uint64_t rx_batch = 0;           // inbound: the receive batch it came in (0: none)
+    uint32_t rx_index = 0;           // its position in that batch
+    std::vector<std::string> notes;  // outbound, with an observer: what the rules did
   };
   struct Pending {
     Frame frame;
@@ -128,11 +181,12 @@ class RuleFaultDevice final : public NetDevice {
     Instant release_at{};
   };
   struct RuleState {
-    explicit RuleState(Rng& master)
-        : select_rng(master.next()), ge_rng(master.next()), action_rng(master.next()) {}
+    RuleState(uint64_t seed, uint32_t id);
     Rng select_rng;
     Rng ge_rng;
     Rng action_rng;
+    bool started = false;  // start is set (at the first frame after the rule came)
+    Instant start{};
     uint64_t seen = 0;
     bool ge_bad = false;
     bool blackhole_started = false;
@@ -145,6 +199,10 @@ class RuleFaultDevice final : public NetDevice {
     FaultRuleCounters counters;
   };
 
+  // Whether frames can go straight through: no rule, nothing held.
+  bool idle() const { return rules_.empty() && pending_.empty() && rx_ready_.empty(); }
+  // A frame enters the device at `now`.
+  void enter(PacketBuffer b, bool outbound, Instant now, uint32_t rx_index);
   // Runs `f` through rules[i...] at time t.
   void process(Frame f, size_t i, Instant t);
   void deliver(Frame f);
@@ -154,21 +212,34 @@ class RuleFaultDevice final : public NetDevice {
   bool matches(const FaultRule& r, const Frame& f) const;
   // Whether the rule's selection takes this (matching) frame.
   bool selected(const FaultRule& r, RuleState& s, Instant t);
-  void record(size_t rule, const Frame& f, Instant t);
+  // Counts and logs a fault of rule `i` on `f`, and (with an observer) notes
+  // `what()` on the frame.
+  template <class What>
+  void record(size_t i, Frame& f, Instant t, What&& what);
+  // A frame a rule ended: an outbound one goes to the observer as unsent.
+  void end(Frame& f, Instant t);
+  size_t index_of(uint32_t id) const;  // rules_.size() if none
 
   std::unique_ptr<NetDevice> owned_;
   NetDevice& inner_;
+  uint64_t seed_;
   std::vector<FaultRule> rules_;
-  Rng master_;
+  std::vector<uint32_t> ids_;
   std::vector<RuleState> state_;
-  bool started_ = false;
-  Instant start_{};
+  uint32_t next_id_ = 1;
+  bool unstarted_ = true;                    // some rule has no start yet
+  Instant last_now_{};                       // the latest `now` of a call
   std::multimap<Instant, Pending> pending_;  // equal keys keep insertion order
   std::vector<PacketBuffer> tx_;
+  std::vector<std::vector<std::string>> tx_notes_;  // with an observer: notes of tx_[i]
   std::deque<PacketBuffer> rx_ready_;
   std::vector<PacketBuffer> batch_;
   std::deque<FaultLogEntry> log_;
   uint64_t log_overflow_ = 0;
+  FaultObserver* observer_ = nullptr;
+  bool notes_ = false;       // observer_ wants notes
+  uint64_t rx_batches_ = 0;  // receive batches so far (ids for Frame::rx_batch)
+  uint64_t rx_batch_ = 0;    // the batch being processed, 0 outside receive()
 };
 
 }  // namespace shunt
