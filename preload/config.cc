@@ -133,6 +133,19 @@ Expected<Config, std::string> config_from_env() {
     else if (s == "0" || s == "no" || s.empty()) c.stats_at_exit = false;
     else return bad("SHUNT_STATS", v, "use 1 to print the stack's counters at exit, or 0");
   }
+  if (const char* v = env("SHUNT_PCAP_FILTER")) {
+    auto f = parse_capture_filter(v);
+    if (!f) {
+      return fmt::format("shunt: SHUNT_PCAP_FILTER (--pcap-filter): {}; see docs/faults.md",
+                         f.error());
+    }
+    if (!f->empty() && c.pcap.empty()) {
+      return std::string(
+          "shunt: SHUNT_PCAP_FILTER (--pcap-filter) is set but SHUNT_PCAP (--pcap) is not: give "
+          "the capture file too");
+    }
+    c.pcap_filter = std::move(*f);
+  }
   if (const char* v = env("SHUNT_FAULTS")) {
     auto rules = parse_fault_rules(v);
     if (!rules) {

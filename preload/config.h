@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "driver/capture_filter.h"
 #include "driver/fault_rules.h"
 #include "stack/base/addr.h"
 #include "stack/base/result.h"
@@ -28,7 +29,8 @@ struct Config {
   std::optional<MacAddress> mac;              // SHUNT_MAC (default: 02:00 + the IPv4 address)
   uint32_t mtu = 0;                           // SHUNT_MTU (0: the device's)
   Ipv4Cidr tap_host{Ipv4Address(198, 18, 0, 1), 24};  // SHUNT_TAP_HOST_IP, for a TAP shunt creates
-  std::string pcap;                           // SHUNT_PCAP
+  std::string pcap;                           // SHUNT_PCAP (.pcapng: pcapng with fault comments)
+  CaptureFilter pcap_filter;                  // SHUNT_PCAP_FILTER (docs/faults.md)
   LogLevel log = LogLevel::kWarn;             // SHUNT_LOG
   std::string log_file;                       // SHUNT_LOG_FILE (default stderr)
   Loopback loopback = Loopback::kKernel;      // SHUNT_LOOPBACK

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "driver/capture_config.h"
 #include "driver/capture_device.h"
 #include "driver/link.h"
 #include "driver/packet_device.h"
@@ -135,14 +136,15 @@ int Runtime::start_locked() {
   }
   const int device_fd = dev->fd();
   device_fd_ = device_fd;
+  // The capture sits on the device and the fault rules outside it: the
+  // capture shows what crossed the wire, with the faults as comments when
+  // it is pcapng (docs/faults.md).
+  CaptureDevice* capture = nullptr;
   if (!config_.pcap.empty()) {
-    auto w = PcapWriter::open(config_.pcap);
-    if (!w) die(w.error());
-    timespec real{}, mono{};
-    clock_gettime(CLOCK_REALTIME, &real);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    int64_t offset = (int64_t{real.tv_sec} - mono.tv_sec) * 1'000'000'000 + (real.tv_nsec - mono.tv_nsec);
-    dev = std::make_unique<CaptureDevice>(std::move(dev), std::move(*w), offset);
+    auto cap = open_capture(std::move(dev), config_.pcap, config_.pcap_filter);
+    if (!cap) die("shunt: " + cap.error());
+    capture = cap->get();
+    dev = std::move(*cap);
   }
   uint64_t seed = 0;
   if (config_.seed) {
@@ -150,12 +152,13 @@ int Runtime::start_locked() {
   } else if (getrandom(&seed, sizeof seed, 0) != sizeof seed) {
     seed = static_cast<uint64_t>(to_ns(now())) ^ static_cast<uint64_t>(getpid());
   }
-  if (!config_.faults.rules.empty()) {
-    // Faults sit between the stack and the capture: the pcap shows what
-    // crossed the wire (docs/faults.md). Their seed: SHUNT_FAULTS' seed=,
-    // else SHUNT_SEED, else the stack's random seed.
+  {
+    // The fault device is always there, without rules too (it then passes
+    // frames straight through), so that rules can be added at run time.
+    // Its seed: SHUNT_FAULTS' seed=, else SHUNT_SEED, else the stack's.
     const uint64_t fault_seed = config_.faults.seed.value_or(seed);
     auto faults = std::make_unique<RuleFaultDevice>(std::move(dev), config_.faults, fault_seed);
+    if (capture != nullptr) faults->set_observer(capture);
     faults_ = faults.get();
     dev = std::move(faults);
   }

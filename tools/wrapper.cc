@@ -36,7 +36,11 @@ constexpr Option kOptions[] = {
     {"--mtu", "SHUNT_MTU", "N", "IP MTU, 576..9000 (default: the device's)"},
     {"--tap-host-ip", "SHUNT_TAP_HOST_IP", "ADDR/PREFIX",
      "kernel side of a TAP shunt creates (default: 198.18.0.1/24)"},
-    {"--pcap", "SHUNT_PCAP", "FILE", "capture every frame in and out to a pcap file"},
+    {"--pcap", "SHUNT_PCAP", "FILE",
+     "capture every frame in and out to FILE (pcapng with the faults as comments if it ends in "
+     ".pcapng, else pcap)"},
+    {"--pcap-filter", "SHUNT_PCAP_FILTER", "EXPR",
+     "capture only the frames EXPR matches, e.g. 'port 80' or 'host 198.18.0.1 or arp'"},
     {"--log", "SHUNT_LOG", "LEVEL", "error, warn, info or debug (default: warn)"},
     {"--log-file", "SHUNT_LOG_FILE", "FILE", "log to FILE instead of stderr"},
     {"--loopback", "SHUNT_LOOPBACK", "kernel|stack", "where 127.x sockets go (default: kernel)"},

@@ -5,6 +5,9 @@
 # SYN-ACK dropped (`in drop nth=1 tcp synack`): the capture (outside the
 # faults, so it shows the wire) has two SYNs from the stack. Also: a bad
 # rule stops before the program runs, naming the rule, column and fix.
+# Section 4 (capture_tests): a .pcapng capture shows the dropped SYN-ACK
+# with the rule's comment, --pcap-filter keeps only the matching frames, and
+# a bad filter stops the program.
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$WORK/www"
@@ -59,3 +62,51 @@ synacks=$(tshark -r "$WORK/synack.pcap" -Y "tcp.flags.syn == 1 && tcp.flags.ack 
 [ "$synacks" -ge 2 ] || fail "capture shows $synacks SYN-ACKs on the wire, want 2 or more"
 [ "$elapsed" -ge 1000 ] || fail "connected in ${elapsed} ms: the SYN-ACK was not dropped?"
 pass "first SYN-ACK dropped: connected after ${elapsed} ms, $syns SYNs in the capture"
+
+# 4. Capture (docs/faults.md, "Capture"): a .pcapng file carries the faults
+#    as packet comments, --pcap-filter keeps only the matching frames, and a
+#    bad filter stops the program like a bad rule.
+capture_tests() {
+  # 4a. The dropped SYN-ACK is the one frame with a comment, and it says why.
+  in_ns "$SHUNT" --log warn --pcap "$WORK/synack.pcapng" --fault 'in drop nth=1 tcp synack' -- \
+    curl -sS --max-time 30 -o "$WORK/small2.out" "http://$PEER:8000/small.bin"
+  [ "$(sha "$WORK/small2.out")" = "$(sha "$WORK/www/small.bin")" ] || fail "GET with a pcapng capture differs"
+  local comments dropped
+  comments=$(tshark -r "$WORK/synack.pcapng" -Y frame.comment -T fields -e frame.comment 2>/dev/null)
+  [ "$comments" = "shunt fault rule 1 'in drop nth=1 tcp synack': dropped before the stack" ] ||
+    fail "pcapng comments: '$comments'"
+  dropped=$(tshark -r "$WORK/synack.pcapng" -Y "frame.comment && tcp.flags.syn == 1 && tcp.flags.ack == 1 && ip.dst == $STACK" 2>/dev/null | wc -l)
+  [ "$dropped" = 1 ] || fail "the comment is not on an inbound SYN-ACK ($dropped frames)"
+  pass "pcapng capture: the dropped SYN-ACK carries '$comments'"
+
+  # 4b. A filtered capture holds only port 8000's frames (no ARP).
+  in_ns "$SHUNT" --log warn --pcap "$WORK/port.pcapng" --pcap-filter 'port 8000' -- \
+    curl -sS --max-time 30 -o /dev/null "http://$PEER:8000/small.bin"
+  local total matching arp
+  total=$(tshark -r "$WORK/port.pcapng" 2>/dev/null | wc -l)
+  matching=$(tshark -r "$WORK/port.pcapng" -Y 'tcp.port == 8000' 2>/dev/null | wc -l)
+  arp=$(tshark -r "$WORK/synack.pcapng" -Y arp 2>/dev/null | wc -l)
+  [ "$total" -ge 8 ] || fail "filtered capture has only $total frames"
+  [ "$total" = "$matching" ] || fail "filtered capture: $total frames, $matching on port 8000"
+  [ "$arp" -ge 1 ] || fail "the unfiltered capture has no ARP (the filter test proves nothing)"
+  # `or arp` keeps the address resolution too.
+  in_ns "$SHUNT" --log warn --pcap "$WORK/port-arp.pcap" --pcap-filter 'port 8000 or arp' -- \
+    curl -sS --max-time 30 -o /dev/null "http://$PEER:8000/small.bin"
+  arp=$(tshark -r "$WORK/port-arp.pcap" -Y arp 2>/dev/null | wc -l)
+  [ "$arp" -ge 1 ] || fail "'port 8000 or arp' kept no ARP"
+  pass "--pcap-filter 'port 8000': $total frames, all on port 8000; 'or arp' adds $arp ARP"
+
+  # 4c. A bad filter stops the program before it runs, on one line.
+  local rc
+  set +e
+  in_ns "$SHUNT" --pcap "$WORK/x.pcapng" --pcap-filter 'port eighty' -- touch "$WORK/ran2" 2> "$WORK/badf.log"
+  rc=$?
+  set -e
+  [ "$rc" = 2 ] || fail "bad filter: exit $rc, want 2"
+  [ ! -e "$WORK/ran2" ] || fail "bad filter: the program ran"
+  [ "$(wc -l < "$WORK/badf.log")" = 1 ] || fail "bad filter: more than one line: $(cat "$WORK/badf.log")"
+  grep -q "SHUNT_PCAP_FILTER (--pcap-filter): 'port eighty', column 6: expected a port" "$WORK/badf.log" ||
+    fail "bad filter message: $(cat "$WORK/badf.log")"
+  pass "bad filter stops the program: $(cat "$WORK/badf.log")"
+}
+capture_tests
