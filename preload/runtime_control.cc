@@ -37,18 +37,12 @@ control::Json error_reply(const std::string& message) { return control::Json{{"e
 control::Json fault_status(const RuleFaultDevice* dev) {
   std::vector<control::FaultRuleStatus> rules;
   std::vector<std::string> log;
-  uint64_t seed = 0;
-  uint64_t log_dropped = 0;
-  if (dev != nullptr) {
-    for (size_t i = 0; i < dev->rules().size(); ++i) {
-      const FaultRuleCounters& c = dev->counters(i);
-      rules.push_back({static_cast<uint32_t>(i + 1), dev->rules()[i].text, c.matched, c.injected,
-                       c.rate_dropped});
-    }
-    for (const FaultLogEntry& e : dev->log()) log.push_back(e.to_string());
-    log_dropped = dev->log_overflow();
+  if (dev == nullptr) return control::faults_to_json(0, rules, log, 0);
+  for (const FaultRuleSnapshot& r : dev->rule_status()) {
+    rules.push_back({r.id, r.text, r.counters.matched, r.counters.injected, r.counters.rate_dropped});
   }
-  return control::faults_to_json(seed, rules, log, log_dropped);
+  for (const FaultLogEntry& e : dev->log()) log.push_back(e.to_string());
+  return control::faults_to_json(dev->seed(), rules, log, dev->log_overflow());
 }
 
 }  // namespace
@@ -115,8 +109,37 @@ std::string Runtime::control_request(std::string_view req) {
     return reply.dump();
   }
   if (cmd == "fault") {
-    if (arg == "list") {
+    // `shunt fault PID list | add RULE | del ID` (docs/faults.md).
+    const auto sp2 = arg.find(' ');
+    const std::string_view verb = arg.substr(0, sp2);
+    const std::string_view rest = sp2 == std::string_view::npos ? std::string_view() : arg.substr(sp2 + 1);
+    if (faults_ == nullptr) return error_reply("this process has no fault device").dump();
+    if (verb == "list") {
       reply["faults"] = fault_status(faults_);
+      return reply.dump();
+    }
+    if (verb == "add") {
+      auto rule = parse_fault_rule(rest);
+      if (!rule) return error_reply("bad rule " + rule.error()).dump();
+      const std::string text = rule->text;
+      const uint32_t id = faults_->add_rule(std::move(*rule));
+      log(Config::LogLevel::kInfo, fmt::format("fault rule {} added: {}", id, text));
+      reply["id"] = id;
+      reply["rule"] = text;
+      return reply.dump();
+    }
+    if (verb == "del") {
+      uint32_t id = 0;
+      auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
+      if (ec != std::errc() || p != rest.data() + rest.size() || id == 0) {
+        return error_reply(fmt::format("'{}' is not a rule id", rest)).dump();
+      }
+      if (!faults_->remove_rule(id)) return error_reply(fmt::format("no rule {}", id)).dump();
+      log(Config::LogLevel::kInfo, fmt::format("fault rule {} deleted", id));
+      // Held frames released by the removal go out on the stack thread's
+      // next round, which next_deadline() now asks for.
+      publish();
+      reply["id"] = id;
       return reply.dump();
     }
     return error_reply(fmt::format("unknown fault request '{}' (list, add RULE, del ID)", arg)).dump();
