@@ -6,6 +6,7 @@
 #include <cctype>
 #include <fstream>
 #include <optional>
+#include <tuple>
 
 #include "driver/link.h"
 #include "driver/link_admin.h"
@@ -57,6 +58,10 @@ Layout::Layout(std::string_view p)
       peer_port(fmt::format("{}-pb", p)),
       peer_if(fmt::format("{}-p0", p)),
       peer_address(Ipv4Address(198, 18, 0, 1), 24),
+      client_netns(fmt::format("{}-client", p)),
+      client_port(fmt::format("{}-cb", p)),
+      client_if(fmt::format("{}-c0", p)),
+      client_address(Ipv4Address(198, 18, 0, 6), 24),
       tap_stack_addresses{Ipv4Address(198, 18, 0, 2), Ipv4Address(198, 18, 0, 3)},
       packet_stack_addresses{Ipv4Address(198, 18, 0, 4), Ipv4Address(198, 18, 0, 5)} {}
 
@@ -79,10 +84,12 @@ std::optional<std::string> check_prefix(std::string_view p) {
 Result up(const Layout& lab, std::FILE* out) {
   auto say = [out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); };
 
-  // The kernel peer's namespace.
-  auto made = create_netns(lab.netns);
-  if (!made.ok()) return made.error();
-  say(fmt::format("namespace {}: {}", lab.netns, *made ? "created" : "exists"));
+  // The namespaces of the kernel peer and of the kernel client.
+  for (const std::string& ns : {lab.netns, lab.client_netns}) {
+    auto made = create_netns(ns);
+    if (!made.ok()) return made.error();
+    say(fmt::format("namespace {}: {}", ns, *made ? "created" : "exists"));
+  }
 
   auto nl = Netlink::open();
   if (!nl.ok()) return nl.error();
@@ -121,24 +128,30 @@ Result up(const Layout& lab, std::FILE* out) {
     say(fmt::format("veth {} / {}: created", lab.packet_if, lab.packet_port));
   }
 
-  // The peer's veth pair; its far end goes into the peer namespace. An end
-  // still in this namespace (an interrupted `up`) is moved now.
-  if (auto l = nl->link(lab.peer_port); l.ok()) {
-    if (auto r = expect_kind(*l, "veth"); !r.ok()) return r;
-    say(fmt::format("veth {} / {}: exists", lab.peer_port, lab.peer_if));
-  } else {
-    if (auto r = nl->create_veth(lab.peer_port, lab.peer_if); !r.ok()) return r;
-    say(fmt::format("veth {} / {}: created", lab.peer_port, lab.peer_if));
-  }
-  if (nl->link(lab.peer_if).ok()) {
-    if (auto r = nl->move_to_netns(lab.peer_if, lab.netns); !r.ok()) return r;
-    say(fmt::format("{}: moved into {}", lab.peer_if, lab.netns));
+  // The peer's and the client's veth pairs; the far end of each goes into
+  // its namespace. An end still in this namespace (an interrupted `up`) is
+  // moved now.
+  for (const auto& [port, ifname, ns] :
+       {std::tuple{lab.peer_port, lab.peer_if, lab.netns},
+        std::tuple{lab.client_port, lab.client_if, lab.client_netns}}) {
+    if (auto l = nl->link(port); l.ok()) {
+      if (auto r = expect_kind(*l, "veth"); !r.ok()) return r;
+      say(fmt::format("veth {} / {}: exists", port, ifname));
+    } else {
+      if (auto r = nl->create_veth(port, ifname); !r.ok()) return r;
+      say(fmt::format("veth {} / {}: created", port, ifname));
+    }
+    if (nl->link(ifname).ok()) {
+      if (auto r = nl->move_to_netns(ifname, ns); !r.ok()) return r;
+      say(fmt::format("{}: moved into {}", ifname, ns));
+    }
   }
 
   // Bridge ports, no IPv6 on the host side, everything up.
   std::vector<std::string> ports = lab.taps;
   ports.push_back(lab.packet_port);
   ports.push_back(lab.peer_port);
+  ports.push_back(lab.client_port);
   for (const std::string& port : ports) {
     if (auto r = admin->set_master(port, lab.bridge); !r.ok()) return r;
   }
@@ -149,17 +162,20 @@ Result up(const Layout& lab, std::FILE* out) {
     write_sysctl(fmt::format("/proc/sys/net/ipv6/conf/{}/disable_ipv6", name), "1");
     if (auto r = nl->set_up(name, true); !r.ok()) return r;
   }
-  say(fmt::format("{}: ports {}, {}, {}, {}; all up", lab.bridge, lab.taps[0], lab.taps[1],
-                  lab.packet_port, lab.peer_port));
+  say(fmt::format("{}: ports {}, {}, {}, {}, {}; all up", lab.bridge, lab.taps[0], lab.taps[1],
+                  lab.packet_port, lab.peer_port, lab.client_port));
 
-  // The kernel peer.
-  auto peer = Netlink::open(lab.netns);
-  if (!peer.ok()) return peer.error();
-  if (auto r = peer->add_address(lab.peer_if, lab.peer_address); !r.ok()) return r;
-  if (auto r = peer->set_up(lab.peer_if, true); !r.ok()) return r;
-  if (auto r = peer->set_up("lo", true); !r.ok()) return r;
-  say(fmt::format("kernel peer: {} on {} in namespace {}", lab.peer_address.to_string(),
-                  lab.peer_if, lab.netns));
+  // The kernel peer and the kernel client.
+  for (const auto& [who, ifname, ns, address] :
+       {std::tuple{"kernel peer", lab.peer_if, lab.netns, lab.peer_address},
+        std::tuple{"kernel client", lab.client_if, lab.client_netns, lab.client_address}}) {
+    auto k = Netlink::open(ns);
+    if (!k.ok()) return k.error();
+    if (auto r = k->add_address(ifname, address); !r.ok()) return r;
+    if (auto r = k->set_up(ifname, true); !r.ok()) return r;
+    if (auto r = k->set_up("lo", true); !r.ok()) return r;
+    say(fmt::format("{}: {} on {} in namespace {}", who, address.to_string(), ifname, ns));
+  }
   return {};
 }
 
@@ -173,6 +189,7 @@ Result down(const Layout& lab, std::FILE* out) {
   std::vector<std::string> links = lab.taps;
   links.push_back(lab.packet_if);
   links.push_back(lab.peer_port);
+  links.push_back(lab.client_port);
   links.push_back(lab.bridge);
   for (const std::string& name : links) {
     auto l = nl->link(name);
@@ -182,18 +199,20 @@ Result down(const Layout& lab, std::FILE* out) {
     ++removed;
   }
   // Ends left behind by an interrupted `up`.
-  for (const std::string& name : {lab.packet_port, lab.peer_if}) {
+  for (const std::string& name : {lab.packet_port, lab.peer_if, lab.client_if}) {
     if (nl->link(name).ok()) {
       if (auto r = nl->delete_link(name); !r.ok()) return r;
       say(fmt::format("veth {}: deleted", name));
       ++removed;
     }
   }
-  auto gone = delete_netns(lab.netns);
-  if (!gone.ok()) return gone.error();
-  if (*gone) {
-    say(fmt::format("namespace {}: deleted", lab.netns));
-    ++removed;
+  for (const std::string& ns : {lab.netns, lab.client_netns}) {
+    auto gone = delete_netns(ns);
+    if (!gone.ok()) return gone.error();
+    if (*gone) {
+      say(fmt::format("namespace {}: deleted", ns));
+      ++removed;
+    }
   }
   if (removed == 0) say("nothing to remove: the lab is down");
   return {};
@@ -203,8 +222,11 @@ bool status(const Layout& lab, std::FILE* out) {
   std::vector<std::string> lines;
   bool complete = true;
   const bool ns = netns_exists(lab.netns);
-  complete &= ns;
+  const bool client_ns = netns_exists(lab.client_netns);
+  complete &= ns && client_ns;
   lines.push_back(fmt::format("  namespace {:<12} {}", lab.netns, ns ? "present" : "missing"));
+  lines.push_back(
+      fmt::format("  namespace {:<12} {}", lab.client_netns, client_ns ? "present" : "missing"));
 
   auto nl = Netlink::open();
   auto admin = LinkAdmin::open();
@@ -246,23 +268,29 @@ bool status(const Layout& lab, std::FILE* out) {
                        lab.packet_stack_addresses[1].to_string()));
   describe(*nl, *admin, lab.packet_port, "veth", lab.bridge, "");
   describe(*nl, *admin, lab.peer_port, "veth", lab.bridge, "");
-  if (ns) {
-    auto pnl = Netlink::open(lab.netns);
-    auto padmin = LinkAdmin::open(lab.netns);
-    if (pnl.ok() && padmin.ok()) {
-      describe(*pnl, *padmin, lab.peer_if, "veth", "", fmt::format("(in {})", lab.netns));
-      if (auto a = padmin->ipv4_addresses(lab.peer_if);
-          !a.ok() || std::find(a->begin(), a->end(), lab.peer_address) == a->end()) {
-        complete = false;
-      }
-    } else {
+  describe(*nl, *admin, lab.client_port, "veth", lab.bridge, "");
+  // The kernels' interfaces, each in its namespace, with its address.
+  for (const auto& [present, ifname, netns, address] :
+       {std::tuple{ns, lab.peer_if, lab.netns, lab.peer_address},
+        std::tuple{client_ns, lab.client_if, lab.client_netns, lab.client_address}}) {
+    if (!present) {
+      complete = false;
+      lines.push_back(fmt::format("  {:<12} missing", ifname));
+      continue;
+    }
+    auto knl = Netlink::open(netns);
+    auto kadmin = LinkAdmin::open(netns);
+    if (!knl.ok() || !kadmin.ok()) {
+      complete = false;
+      continue;
+    }
+    describe(*knl, *kadmin, ifname, "veth", "", fmt::format("(in {})", netns));
+    if (auto a = kadmin->ipv4_addresses(ifname);
+        !a.ok() || std::find(a->begin(), a->end(), address) == a->end()) {
       complete = false;
     }
-  } else {
-    complete = false;
-    lines.push_back(fmt::format("  {:<12} missing", lab.peer_if));
   }
-  bool any = ns;
+  bool any = ns || client_ns;
   for (const auto& l : lines) any |= l.find(" missing") == std::string::npos;
   std::fprintf(out, "shunt lab (prefix %s): %s\n", lab.prefix.c_str(),
                complete ? "up"

@@ -8,10 +8,14 @@
 //   shunt1 (TAP) ----+-- shunt-br0 (bridge, no address)
 //   shunt-v0 =veth= shunt-vb --+         |
 //                              shunt-pb =veth= shunt-p0  198.18.0.1/24 (kernel peer)
+//                              shunt-cb =veth= shunt-c0  198.18.0.6/24 (kernel client,
+//                                                        namespace shunt-client)
 //
 // One Ethernet segment, 198.18.0.0/24: the kernel peer at .1; stacks attach
 // to shunt0 (.2) and shunt1 (.3) as TAP devices, or to shunt-v0 with
-// AF_PACKET (.4, .5, each with its own MAC). No address of the segment is
+// AF_PACKET (.4, .5, each with its own MAC). A second kernel, in namespace
+// shunt-client at .6, is the kernel side of `shunt ab` (tools/ab/): the
+// same workload runs there and on a stack, against the peer. No address of the segment is
 // owned by the host's kernel (and IPv6 is off on the host-side interfaces),
 // so the host never answers for a stack: a kernel that owns a stack's
 // address on the stack's interface answers its peers' SYNs with RSTs and
@@ -51,6 +55,10 @@ struct Layout {
   std::string peer_port;          // P-pb: bridge port of the peer's veth
   std::string peer_if;            // P-p0: the peer's interface, in `netns`
   Ipv4Cidr peer_address;          // 198.18.0.1/24
+  std::string client_netns;       // P-client: a second kernel, for `shunt ab`
+  std::string client_port;        // P-cb: bridge port of its veth
+  std::string client_if;          // P-c0: its interface, in `client_netns`
+  Ipv4Cidr client_address;        // 198.18.0.6/24
   // Suggested stack addresses: one per TAP, then two for AF_PACKET.
   std::vector<Ipv4Address> tap_stack_addresses;     // .2, .3
   std::vector<Ipv4Address> packet_stack_addresses;  // .4, .5

@@ -44,11 +44,16 @@ struct Layout {
         packet_if(p + "-v0"),
         packet_port(p + "-vb"),
         peer_port(p + "-pb"),
-        peer_if(p + "-p0") {}
+        peer_if(p + "-p0"),
+        client_netns(p + "-client"),
+        client_port(p + "-cb"),
+        client_if(p + "-c0") {}
   std::string netns, bridge;
   std::vector<std::string> taps;
   std::string packet_if, packet_port, peer_port, peer_if;
+  std::string client_netns, client_port, client_if;
   Ipv4Cidr peer_address{Ipv4Address(198, 18, 0, 1), 24};
+  Ipv4Cidr client_address{Ipv4Address(198, 18, 0, 6), 24};
   std::vector<Ipv4Address> tap_stack_addresses{Ipv4Address(198, 18, 0, 2),
                                                Ipv4Address(198, 18, 0, 3)};
   std::vector<Ipv4Address> packet_stack_addresses{Ipv4Address(198, 18, 0, 4),
@@ -67,7 +72,10 @@ class LabTest : public KernelTest {
   void TearDown() override {
     // Whatever happened, the named namespace goes (the links vanish with
     // the test's private namespace).
-    if (!prefix_.empty()) (void)delete_netns(prefix_ + "-peer");
+    if (!prefix_.empty()) {
+      (void)delete_netns(prefix_ + "-peer");
+      (void)delete_netns(prefix_ + "-client");
+    }
     KernelTest::TearDown();
   }
   CmdResult lab(const std::string& command) {
@@ -99,7 +107,8 @@ TEST_F(LabTest, UpStatusUpAgainDownLeavesNothing) {
   auto admin = LinkAdmin::open();
   ASSERT_TRUE(admin.ok());
   EXPECT_EQ(nl->link(l.bridge)->kind, "bridge");
-  for (const std::string& port : {l.taps[0], l.taps[1], l.packet_port, l.peer_port}) {
+  for (const std::string& port :
+       {l.taps[0], l.taps[1], l.packet_port, l.peer_port, l.client_port}) {
     auto m = admin->master_of(port);
     ASSERT_TRUE(m.ok()) << m.error();
     EXPECT_EQ(m->value_or("(none)"), l.bridge) << port;
@@ -117,6 +126,13 @@ TEST_F(LabTest, UpStatusUpAgainDownLeavesNothing) {
   auto addrs = peer_admin->ipv4_addresses(l.peer_if);
   ASSERT_TRUE(addrs.ok()) << addrs.error();
   EXPECT_EQ(*addrs, std::vector<Ipv4Cidr>{l.peer_address});
+  // The second kernel, the client side of `shunt ab`.
+  EXPECT_TRUE(netns_exists(l.client_netns));
+  auto client_admin = LinkAdmin::open(l.client_netns);
+  ASSERT_TRUE(client_admin.ok()) << client_admin.error();
+  addrs = client_admin->ipv4_addresses(l.client_if);
+  ASSERT_TRUE(addrs.ok()) << addrs.error();
+  EXPECT_EQ(*addrs, std::vector<Ipv4Cidr>{l.client_address});
 
   // Traffic: stack A on TAP P0 (.2) and stack B with AF_PACKET on P-v0
   // (.4) talk to each other and to the kernel peer (.1), over the bridge.
@@ -196,6 +212,8 @@ TEST_F(LabTest, UpStatusUpAgainDownLeavesNothing) {
   EXPECT_NE(r.output.find("namespace " + l.netns + ": deleted"), std::string::npos) << r.output;
   EXPECT_FALSE(netns_exists(l.netns));
   EXPECT_FALSE(std::filesystem::exists(std::string(kNetnsRunDir) + "/" + l.netns));
+  EXPECT_FALSE(netns_exists(l.client_netns));
+  EXPECT_FALSE(std::filesystem::exists(std::string(kNetnsRunDir) + "/" + l.client_netns));
   auto names = admin->link_names();
   ASSERT_TRUE(names.ok());
   for (const std::string& n : *names) {
