@@ -119,10 +119,11 @@ bool RuleFaultDevice::remove_rule(uint32_t id) {
   for (Pending& p : released) {
     p.next_rule = idx;
     p.rate_rule = -1;
+    p.released = true;
     pending_.emplace(last_now_, std::move(p));
   }
   for (Held& h : state_[idx].held) {
-    pending_.emplace(last_now_, Pending{std::move(h.frame), idx, -1});
+    pending_.emplace(last_now_, Pending{std::move(h.frame), idx, -1, true});
   }
   const auto at = static_cast<ptrdiff_t>(idx);
   rules_.erase(rules_.begin() + at);
@@ -150,7 +151,7 @@ std::vector<FaultRuleSnapshot> RuleFaultDevice::rule_status() const {
   }
   // A pending frame waits in the rule before its next_rule.
   for (const auto& [when, p] : pending_) {
-    if (p.next_rule >= 1 && p.next_rule <= out.size()) ++out[p.next_rule - 1].held;
+    if (!p.released && p.next_rule >= 1 && p.next_rule <= out.size()) ++out[p.next_rule - 1].held;
   }
   return out;
 }

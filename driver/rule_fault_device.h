@@ -172,8 +172,9 @@ class RuleFaultDevice final : public NetDevice {
   };
   struct Pending {
     Frame frame;
-    size_t next_rule = 0;
-    int rate_rule = -1;  // the rate rule whose queue holds it, or -1
+    size_t next_rule = 0;   // the rule before it holds the frame (unless released)
+    int rate_rule = -1;     // the rate rule whose queue holds it, or -1
+    bool released = false;  // its rule was removed: it only waits for the next call
   };
   struct Held {
     Frame frame;

@@ -521,6 +521,8 @@ TEST(FaultRulesDevice, RemovingARuleReleasesWhatItHolds) {
   rig.send(2, at(1ms));
   EXPECT_EQ(rig.dev.rule_status()[0].held, 2u);
   EXPECT_TRUE(rig.dev.remove_rule(1));
+  EXPECT_EQ(rig.dev.rule_status()[0].held, 0u);  // released, not held by rule 2
+  EXPECT_EQ(rig.dev.in_flight(), 2u);
   EXPECT_EQ(rig.dev.next_deadline(), at(1ms));                        // due now
   EXPECT_EQ(rig.peer_receives(at(2ms)), (std::vector<uint32_t>{2}));  // 1 met rule 2
   EXPECT_EQ(rig.dev.find_counters(2)->injected, 1u);
