@@ -183,7 +183,7 @@ class Runtime {
 
   std::unique_ptr<BufferPool> pool_;
   std::unique_ptr<NetDevice> device_;
-  RuleFaultDevice* faults_ = nullptr;  // inside device_, when SHUNT_FAULTS has rules
+  RuleFaultDevice* faults_ = nullptr;  // inside device_, always (rules may be added at run time)
   std::unique_ptr<Stack> stack_;
   std::thread thread_;
   int wake_fd_ = -1;

@@ -49,6 +49,11 @@ injected=$(sed -E 's/.*injected ([0-9]+).*/\1/' <<< "$line")
 pass "16 MiB GET under 'both drop 5%' intact; dropped $injected of $matched frames"
 
 # 3. The first SYN-ACK dropped: curl still connects, after one SYN retransmission.
+# The kernel's own SYN-ACK retransmission timer is 1 s, like the stack's SYN
+# RTO: whichever fires first decides whether the stack resends its SYN. With
+# tcp_synack_retries=0 (this namespace only) the kernel answers SYNs and never
+# resends on its own, so the stack's retransmitted SYN is what connects.
+in_ns sysctl -qw net.ipv4.tcp_synack_retries=0
 start=$(date +%s%N)
 on_stack_pcap() { in_ns "$SHUNT" --log warn --pcap "$WORK/synack.pcap" --fault 'in drop nth=1 tcp synack' -- "$@"; }
 on_stack_pcap curl -sS --max-time 30 -o "$WORK/small.out" "http://$PEER:8000/small.bin"
