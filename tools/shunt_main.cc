@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/ab/ab.h"
 #include "tools/control_client.h"
 #include "tools/lab.h"
 #include "tools/wrapper.h"
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
     if (cmd == "ss") return shunt::tools::ss_main(rest);
     if (cmd == "stat") return shunt::tools::stat_main(rest);
     if (cmd == "fault") return shunt::tools::fault_main(rest);
+    // `shunt ab`: kernel vs shunt on the same workload (docs/ab.md).
+    if (cmd == "ab") return shunt::ab::command({argv + 1, argv + argc});
   }
   return shunt::tools::wrapper_main(argc, argv);
 }

@@ -79,6 +79,8 @@ void print_usage() {
   std::printf(
       "usage: shunt [options] -- PROGRAM [ARGS...]\n"
       "       shunt lab up|down|status\n"
+      "       shunt ab [--scenario iperf3|sockperf|nginx|redis|custom] [--runs N] [--out DIR] ...\n"
+      "            the same client on the kernel and on shunt, compared (shunt ab --help)\n"
       "\n"
       "Runs PROGRAM with its AF_INET sockets served by shunt's user-space TCP/IP stack\n"
       "(LD_PRELOAD=libshunt.so). Everything else still goes to the kernel.\n\n"
