@@ -79,6 +79,9 @@ void print_usage() {
   std::printf(
       "usage: shunt [options] -- PROGRAM [ARGS...]\n"
       "       shunt lab up|down|status\n"
+      "       shunt ss [-tulanip] [--json] [PID]     a running program's sockets, like ss\n"
+      "       shunt stat [--json] [--watch] [PID]    its counters, drops and fault counts\n"
+      "       shunt fault PID list|add RULE|del ID   change its fault rules while it runs\n"
       "       shunt ab [--scenario iperf3|sockperf|nginx|redis|custom] [--runs N] [--out DIR] ...\n"
       "            the same client on the kernel and on shunt, compared (shunt ab --help)\n"
       "\n"
