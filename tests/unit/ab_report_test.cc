@@ -41,6 +41,7 @@ Report fixed_report() {
   r.info.shunt = "the client through shunt";
   r.info.started = "2026-11-22 09:00:00 +0000";
   r.info.host = "vm (Linux 6.18, 2 CPUs)";
+  r.info.notes = {"server iperf3 ended with exit status 1: iperf3: error; no runs after that"};
   r.metrics = {
       {"upload.throughput", "upload: throughput", "Mbit/s", Better::kHigher},
       {"upload.cpu", "upload: client CPU", "s", Better::kLower},

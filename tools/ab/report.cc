@@ -200,6 +200,10 @@ std::string markdown(const Report& r) {
     if (!s.log.empty()) md += fmt::format(" (log: {})", s.log);
     md += "\n";
   }
+  if (!i.notes.empty()) {
+    md += "\nThe runs stopped early:\n\n";
+    for (const std::string& n : i.notes) md += fmt::format("- {}\n", n);
+  }
   return md;
 }
 
@@ -253,6 +257,7 @@ Json to_json(const Report& r) {
   }
   j["results"] = std::move(results);
   j["failed"] = failed;
+  j["notes"] = i.notes;
   return j;
 }
 

@@ -50,14 +50,15 @@ struct StepResult {
 
 struct ReportInfo {
   std::string scenario;
-  std::string description;  // the workload, one paragraph
-  int runs = 0;             // per side
-  double duration_s = 0;    // per step
-  std::string server;       // where the server runs
-  std::string kernel;       // what "kernel" means in this report
-  std::string shunt;        // what "shunt" means in this report
-  std::string started;      // local time, ISO 8601
-  std::string host;         // machine and load
+  std::string description;         // the workload, one paragraph
+  int runs = 0;                    // per side
+  double duration_s = 0;           // per step
+  std::string server;              // where the server runs
+  std::string kernel;              // what "kernel" means in this report
+  std::string shunt;               // what "shunt" means in this report
+  std::string started;             // local time, ISO 8601
+  std::string host;                // machine and load
+  std::vector<std::string> notes;  // what stopped the runs early, if anything
 };
 
 struct Report {

@@ -612,8 +612,15 @@ int run(const Options& o) {
     }
   }
   runner.stop_servers();
-  if (interrupted) say(fmt::format("interrupted by signal {}: servers stopped", sig.signal()));
-  if (died) say(*died + "; the runs stop here");
+  if (interrupted) {
+    say(fmt::format("interrupted by signal {}: servers stopped", sig.signal()));
+    rep.info.notes.push_back(fmt::format("interrupted by signal {} after {} client runs",
+                                         sig.signal(), rep.results.size()));
+  }
+  if (died) {
+    say(*died + "; the runs stop here");
+    rep.info.notes.push_back(fmt::format("{}; no runs after that", *died));
+  }
 
   // The report, with whatever ran.
   if (rep.results.empty()) return interrupted ? kInterrupted : 1;
