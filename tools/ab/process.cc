@@ -130,9 +130,9 @@ std::optional<std::string> find_program(std::string_view program) {
   std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
   while (true) {
     const size_t colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    const std::string cand = fmt::format("{}/{}", dir, program);
+    const std::string_view dir = dirs.substr(0, colon);
+    const std::string cand =
+        fmt::format("{}/{}", dir.empty() ? std::string_view(".") : dir, program);
     if (access(cand.c_str(), X_OK) == 0) return cand;
     if (colon == std::string_view::npos) return std::nullopt;
     dirs.remove_prefix(colon + 1);
