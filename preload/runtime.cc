@@ -25,7 +25,9 @@
 #include "driver/pcap_writer.h"
 #include "driver/rule_fault_device.h"
 #include "driver/tap_device.h"
+#include "control/path.h"
 #include "preload/control_server.h"
+#include "preload/host_secret.h"
 #include "preload/libc.h"
 
 namespace shunt::preload {
@@ -170,6 +172,17 @@ int Runtime::start_locked() {
   sc.gateway = config_.gateway;
   sc.mtu = config_.mtu != 0 ? config_.mtu : device_->info().mtu;
   sc.seed = seed;
+  if (!config_.seed) {
+    // ISNs and timestamp offsets from a secret every shunt process of this
+    // user shares until reboot (host_secret.h), so that a new process is not
+    // refused by a peer's TIME-WAIT (RFC 6191). With SHUNT_SEED they come
+    // from the seed, which is as stable.
+    std::string why;
+    sc.tcp_secret = host_tcp_secret(control::control_dir(), why);
+    if (!sc.tcp_secret) {
+      log(Config::LogLevel::kInfo, fmt::format("per-process TCP secret ({})", why));
+    }
+  }
   stack_ = std::make_unique<Stack>(*device_, *pool_, sc);
 
   rlimit rl{};

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "stack/base/addr.h"
+#include "stack/base/random.h"
 #include "stack/base/time.h"
 #include "stack/tcp/tcp_config.h"
 
@@ -64,6 +65,13 @@ struct StackConfig {
   // Seeds every random choice (ports, IP IDs, secrets). The preload runtime
   // draws it from the OS; simulations fix it.
   uint64_t seed = 1;
+  // The secret behind TCP's initial sequence numbers (RFC 6528) and
+  // timestamp offsets (RFC 7323 5.4), when it must outlive the stack: the
+  // processes of one host share it, as Linux's per-boot secret is shared by
+  // every socket, so that a new process's SYN on a 4-tuple the peer still
+  // holds in TIME-WAIT has a newer ISN and timestamp and is accepted (RFC
+  // 6191) instead of stalling for an RTO. nullopt: drawn from `seed`.
+  std::optional<SipKey> tcp_secret;
   ArpConfig arp;
   ReassemblyConfig reassembly;
   IcmpConfig icmp;

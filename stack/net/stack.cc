@@ -24,6 +24,15 @@ Stack::Stack(NetDevice& device, BufferPool& pool, const StackConfig& config)
       isn_(rng_),
       cookies_(rng_),
       ts_key_{rng_.next(), rng_.next()} {
+  if (cfg_.tcp_secret) {
+    // Separate keys for the two uses, derived from the shared secret.
+    auto derive = [&](uint8_t use) {
+      const uint8_t a[2] = {use, 0}, b[2] = {use, 1};
+      return SipKey{siphash24(*cfg_.tcp_secret, a), siphash24(*cfg_.tcp_secret, b)};
+    };
+    isn_.rekey(derive(1));
+    ts_key_ = derive(2);
+  }
   // IP IDs come from hashed per-destination counters with random starts
   // (like Linux's ip_idents), so they do not leak a global packet count.
   for (auto& b : ident_buckets_) b = static_cast<uint32_t>(rng_.next());

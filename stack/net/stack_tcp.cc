@@ -29,11 +29,12 @@ bool ts_newer(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; 
 }  // namespace
 
 uint64_t Stack::ts_offset_for(const FourTuple& t) const {
-  uint8_t buf[12];
+  // Per address pair, not per 4-tuple (Linux secure_tcp_ts_off): the
+  // timestamps a peer sees from us keep growing across connections, which
+  // is what lets it reopen a TIME-WAIT pair on a newer timestamp (RFC 6191).
+  uint8_t buf[8];
   store_be32(buf, t.local.addr.value());
   store_be32(buf + 4, t.remote.addr.value());
-  store_be16(buf + 8, t.local.port);
-  store_be16(buf + 10, t.remote.port);
   return siphash24(ts_key_, buf) & 0xffffffffu;
 }
 

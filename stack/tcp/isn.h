@@ -31,6 +31,8 @@ class IsnGenerator {
  public:
   explicit IsnGenerator(Rng& rng) : key_{rng.next(), rng.next()} {}
   SeqNum isn(const FourTuple& t, Instant now) const;
+  // A key shared beyond this stack (StackConfig::tcp_secret).
+  void rekey(const SipKey& key) { key_ = key; }
 
  private:
   SipKey key_;
