@@ -1,6 +1,7 @@
 #include "tools/wrapper.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -161,7 +162,9 @@ int wrapper_main(int argc, char** argv) {
       return 2;
     }
     close(fd);
-  } else if (access(fmt::format("/sys/class/net/{}", cfg->ifname).c_str(), F_OK) != 0) {
+  } else if (if_nametoindex(cfg->ifname.c_str()) == 0) {
+    // (if_nametoindex asks this network namespace; /sys/class/net shows the
+    // one that mounted sysfs, which differs under `unshare -n`.)
     std::fprintf(stderr, "shunt: --packet %s: no such interface; see `ip link` for the names\n",
                  cfg->ifname.c_str());
     return 2;
