@@ -253,7 +253,10 @@ bool status(const Layout& lab, std::FILE* out) {
     }
     if (kind_of(*l) == "TAP") s += l->carrier ? " (a stack is attached)" : " (no stack attached)";
     if (auto addrs = a.ipv4_addresses(name); addrs.ok()) {
-      for (const Ipv4Cidr& c : *addrs) s += " " + c.to_string();
+      for (const Ipv4Cidr& c : *addrs) {
+        s += ' ';  // (not `" " + ...`: GCC 12 -O2 warns -Wrestrict falsely)
+        s += c.to_string();
+      }
     }
     if (!note.empty()) s += "  " + note;
     lines.push_back(s);
