@@ -15,7 +15,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: shunt fault PID list [--json]\n"
     "       shunt fault PID add 'RULE'      e.g. 'both drop 2%' (docs/faults.md)\n"
-    "       shunt fault PID del ID          ID as `list` shows it\n";
+    "       shunt fault PID del ID          ID as `list` shows it\n"
+    "       shunt fault PID log [N]         the last N faults injected (default 20, at most 1024 kept):\n"
+    "                                       time (s, CLOCK_MONOTONIC), rule id, direction, action, packet\n";
 
 void print_rules(const control::Json& reply) {
   const control::Json faults = reply.value("faults", control::Json::object());
@@ -69,6 +71,12 @@ int fault_main(const std::vector<std::string_view>& args) {
       return 2;
     }
     request = "fault add " + rule;
+  } else if (verb == "log") {
+    if (args.size() > 3 || (args.size() == 3 && !parse_pid(args[2]))) {
+      std::fprintf(stderr, "shunt fault: log takes an optional count N >= 1\n%s", kUsage);
+      return 2;
+    }
+    request = "fault list";
   } else if (verb == "del") {
     if (args.size() != 3 || !parse_pid(args[2])) {
       std::fprintf(stderr, "shunt fault: del needs one rule ID (a number from `list`)\n%s", kUsage);
@@ -91,6 +99,13 @@ int fault_main(const std::vector<std::string_view>& args) {
     } else {
       print_rules(*r);
     }
+  } else if (verb == "log") {
+    const size_t n = args.size() == 3 ? static_cast<size_t>(*parse_pid(args[2])) : 20;
+    const control::Json faults = r->value("faults", control::Json::object());
+    const control::Json log = faults.value("log", control::Json::array());
+    const size_t skip = log.size() > n ? log.size() - n : 0;
+    for (size_t i = skip; i < log.size(); ++i) std::printf("%s\n", log[i].get<std::string>().c_str());
+    if (log.empty()) std::printf("no faults injected yet in process %d\n", *pid);
   } else if (verb == "add") {
     std::printf("process %d: added rule %d: %s\n", *pid, r->value("id", 0), r->value("rule", "").c_str());
   } else {

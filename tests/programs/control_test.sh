@@ -112,7 +112,15 @@ grep -qE "\+[0-9]+ \([0-9]+/s\)" "$WORK/watch.txt" || fail "stat --watch shows n
 pass "stat --watch: $(grep -c '^--- ' "$WORK/watch.txt") rounds with changes"
 
 # 3. shunt fault: list, add, delete at run time.
-"$SHUNT" fault "$curl_pid" list | grep -q "both drop 5%" || fail "fault list"
+# (Output to a variable, not `| grep -q`: with pipefail, grep exiting at
+# the first match can make the writer die of SIGPIPE and the pipe fail.)
+out=$("$SHUNT" fault "$curl_pid" list)
+grep -q "both drop 5%" <<< "$out" || fail "fault list: $out"
+"$SHUNT" fault "$curl_pid" log 5 > "$WORK/log.txt"
+[ "$(wc -l < "$WORK/log.txt")" = 5 ] || fail "fault log 5: $(cat "$WORK/log.txt")"
+grep -qE "^[0-9]+\.[0-9]{6} rule 1 (in|out) drop TCP 198\.18\.0\.[12]:[0-9]+ > 198\.18\.0\.[12]:[0-9]+" "$WORK/log.txt" ||
+  fail "fault log: $(cat "$WORK/log.txt")"
+pass "fault log: $(tail -2 "$WORK/log.txt" | tr '\n' '|')"
 "$SHUNT" fault "$curl_pid" add 'in duplicate every=50' > "$WORK/add.txt"
 grep -q "added rule 2: in duplicate every=50" "$WORK/add.txt" || fail "fault add: $(cat "$WORK/add.txt")"
 sleep 0.3
@@ -124,7 +132,8 @@ assert [r["id"] for r in rules] == [1, 2], rules
 assert rules[1]["rule"] == "in duplicate every=50", rules
 PY
 "$SHUNT" fault "$curl_pid" del 2 > /dev/null || fail "fault del 2"
-"$SHUNT" fault "$curl_pid" list | grep -q "in duplicate" && fail "rule 2 still listed after del"
+out=$("$SHUNT" fault "$curl_pid" list)
+grep -q "in duplicate" <<< "$out" && fail "rule 2 still listed after del"
 set +e
 "$SHUNT" fault "$curl_pid" del 2 2> "$WORK/del.err"; rc_del=$?
 "$SHUNT" fault "$curl_pid" add 'in drop nth=x' 2> "$WORK/add.err"; rc_add=$?
@@ -135,8 +144,10 @@ set -e
 pass "fault add/list/del at run time; bad rule and missing id rejected"
 
 # 4. No PID: every running shunt process.
-"$SHUNT" ss -tn | grep -q "$PEER:8000" || fail "ss without PID does not list curl's connection"
-"$SHUNT" stat | grep -qE "^$curl_pid +curl +198.18.0.2/24" || fail "stat without PID: $("$SHUNT" stat)"
+out=$("$SHUNT" ss -tn)
+grep -q "$PEER:8000" <<< "$out" || fail "ss without PID does not list curl's connection: $out"
+out=$("$SHUNT" stat)
+grep -qE "^$curl_pid +curl +198.18.0.2/24" <<< "$out" || fail "stat without PID: $out"
 pass "ss and stat without a PID find the process"
 
 wait "$bg" || fail "curl failed"
