@@ -59,7 +59,11 @@ received=$(grep -oP "bytes_received:\K[0-9]+" <<< "$info")
 python3 - "$rtt" "$cwnd" "$mss" "$received" <<'PY' || fail "implausible ss -i values: $info"
 import sys
 rtt, cwnd, mss, received = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-assert 0 < rtt < 1000, rtt            # ms, on a TAP in one host
+# ms. On a TAP in one host a sample is under a millisecond, but curl only
+# receives: its one RTT sample is from the handshake and the request, and
+# under 5% loss that can be a retransmitted one (1-2 s) that no later sample
+# corrects. Anything from 0 to the 5 s mark is a plausible estimate.
+assert 0 < rtt < 5000, rtt
 assert cwnd >= 1, cwnd
 assert mss == 1448, mss               # 1500 - 40 - 12 (timestamps)
 assert 0 < received <= 16 << 20, received
@@ -77,7 +81,7 @@ assert proc["pid"] == int(sys.argv[2]) and proc["comm"] == "curl", proc
 est = [s for s in proc["sockets"] if s["state"] == "ESTAB" and s["peer"] == "198.18.0.1:8000"]
 assert len(est) == 1, proc["sockets"]
 i = est[0]["info"]
-assert 0 < i["rtt_us"] < 1_000_000 and i["rto_us"] >= 200_000, i
+assert 0 < i["rtt_us"] < 5_000_000 and 200_000 <= i["rto_us"] <= 120_000_000, i
 assert i["mss"] == 1448 and i["cwnd"] >= 1 and i["bytes_received"] > 0, i
 assert i["congestion"] == "cubic", i
 assert est[0]["fds"], est[0]
