@@ -1,6 +1,12 @@
 #include "control/path.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,7 +20,25 @@ std::string control_dir() {
   if (const char* x = secure_getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != '\0') {
     return std::string(x) + "/shunt";
   }
-  return "/run/shunt";
+  return kSystemDir;
+}
+
+Expected<void, std::string> ensure_control_dir(const std::string& dir, bool shared) {
+  struct stat st{};
+  if (stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return fmt::format("{} exists and is not a directory", dir);
+    return {};
+  }
+  const mode_t mode = shared ? 01777 : 0700;
+  if (mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
+    return fmt::format("cannot create {}: {}", dir, std::strerror(errno));
+  }
+  if (shared) chmod(dir.c_str(), mode);  // mkdir's mode went through the umask
+  return {};
+}
+
+Expected<void, std::string> ensure_control_dir(const std::string& dir) {
+  return ensure_control_dir(dir, dir == kSystemDir);
 }
 
 std::string socket_path(const std::string& dir, int pid) {

@@ -20,30 +20,12 @@ namespace {
 
 using preload::libc;
 
-// mkdir -p for the last component, with the mode the location wants.
-Expected<void, std::string> ensure_dir(const std::string& dir) {
-  struct stat st{};
-  if (stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return fmt::format("{} exists and is not a directory", dir);
-    return {};
-  }
-  // /run/shunt is shared by every user, like /tmp (sticky, world-writable);
-  // a per-user directory is the user's alone.
-  const bool shared = dir == "/run/shunt";
-  const mode_t mode = shared ? 01777 : 0700;
-  if (mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
-    return fmt::format("cannot create {}: {}", dir, std::strerror(errno));
-  }
-  if (shared) chmod(dir.c_str(), mode);  // mkdir's mode went through the umask
-  return {};
-}
-
 }  // namespace
 
 Expected<std::unique_ptr<ControlServer>, std::string> ControlServer::start(const std::string& dir,
                                                                            int pid,
                                                                            Handler handler) {
-  if (auto r = ensure_dir(dir); !r) return r.error();
+  if (auto r = ensure_control_dir(dir); !r) return r.error();
   std::string path = socket_path(dir, pid);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "control/path.h"
 #include "preload/libc.h"
 
 namespace shunt::preload {
@@ -37,7 +38,12 @@ std::optional<SipKey> host_tcp_secret(const std::string& dir, std::string& why) 
   const std::string path = fmt::format("{}/tcp-secret-{}", dir, geteuid());
   SipKey key;
   if (read_secret(path, key)) return key;
-  mkdir(dir.c_str(), 0700);  // as the control socket's directory (control_server.cc)
+  // The same directory as the control sockets', made the same way (a
+  // shared /run/shunt must be 1777 whoever creates it first).
+  if (auto r = control::ensure_control_dir(dir); !r) {
+    why = r.error();
+    return std::nullopt;
+  }
   uint8_t buf[kLen];
   if (getrandom(buf, kLen, 0) != static_cast<ssize_t>(kLen)) {
     why = "getrandom failed";

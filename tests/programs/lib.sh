@@ -12,6 +12,9 @@ NS="shp$$-${RANDOM}"
 WORK="$(mktemp -d /tmp/shunt-prog.XXXXXX)"
 PEER=198.18.0.1
 STACK=198.18.0.2
+# The programs' control sockets and TCP secret go in the test's directory,
+# not in /run/shunt (docs/control.md), so that nothing outlives the test.
+export SHUNT_CONTROL_DIR="$WORK/ctl"
 
 cleanup() {
   local pids

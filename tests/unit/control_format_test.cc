@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <optional>
@@ -229,6 +231,38 @@ TEST(ControlPath, NamesAndDirectory) {
   EXPECT_EQ(control_dir(), "/run/shunt");
   if (xdg) setenv("XDG_RUNTIME_DIR", xdg->c_str(), 1);
   if (dir) setenv("SHUNT_CONTROL_DIR", dir->c_str(), 1);
+}
+
+TEST(ControlPath, DirectoryModes) {
+  char tmpl[] = "/tmp/shunt-ctl-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string base = tmpl;
+  struct stat st{};
+  // Shared (/run/shunt): sticky and world-writable whatever the umask.
+  const mode_t old = umask(022);
+  ASSERT_TRUE(ensure_control_dir(base + "/shared", true));
+  ASSERT_EQ(stat((base + "/shared").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+  // Per user: the user's alone.
+  ASSERT_TRUE(ensure_control_dir(base + "/mine", false));
+  ASSERT_EQ(stat((base + "/mine").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  umask(old);
+  // An existing directory is left alone; a file in the way is an error.
+  EXPECT_TRUE(ensure_control_dir(base + "/mine", true));
+  ASSERT_EQ(stat((base + "/mine").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  FILE* f = fopen((base + "/file").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  auto r = ensure_control_dir(base + "/file", false);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("is not a directory"), std::string::npos);
+  auto missing = ensure_control_dir(base + "/no/such/parent", false);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("cannot create"), std::string::npos);
+  for (const char* n : {"/shared", "/mine", "/file"}) (void)!std::remove((base + n).c_str());
+  rmdir(base.c_str());
 }
 
 }  // namespace
