@@ -22,6 +22,7 @@
 #include "stack/buffer/buffer_pool.h"
 #include "stack/wire/tcp.h"
 #include "tests/support/pcapng_reader.h"
+#include "tests/support/shell.h"
 
 namespace shunt {
 namespace {
@@ -341,21 +342,9 @@ TEST(FaultCapture, NoRulesNoNotesAndRulesAddedLater) {
 
 // --- tshark ----------------------------------------------------------------
 
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = ::pclose(p);
-  return out;
-}
-
 TEST(FaultCapture, TsharkShowsTheComments) {
+  ASSERT_TRUE(shunt::testing::have_tool("tshark"));
   int status = 0;
-  run("command -v tshark >/dev/null 2>&1", &status);
-  if (status != 0) GTEST_SKIP() << "tshark is not installed (scripts/setup installs it)";
   Rig rig("in drop nth=1 tcp synack; out delay=20ms nth=2");
   rig.send(1, at(0ms), kSyn);
   rig.peer_send(2, at(1ms), kSyn | kAck);
@@ -363,7 +352,7 @@ TEST(FaultCapture, TsharkShowsTheComments) {
   rig.send(3, at(2ms), kSyn);
   rig.peer_receives(at(30ms));
   rig.capture->writer().flush();
-  const std::string out = run("tshark -r " + rig.file.path +
+  const std::string out = shunt::testing::run_command("tshark -r " + rig.file.path +
                                   " -Y frame.comment -T fields -e tcp.flags.str -e frame.comment "
                                   "2>/dev/null",
                               &status);

@@ -18,12 +18,13 @@
 #include "stack/base/bytes.h"
 #include "stack/buffer/buffer_pool.h"
 #include "stack/wire/checksum.h"
+#include "tests/support/shell.h"
 
 namespace shunt {
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return testing::TempDir() + "shunt_pcap_" + std::to_string(::getpid()) + "_" + name + ".pcap";
+  return ::testing::TempDir() + "shunt_pcap_" + std::to_string(::getpid()) + "_" + name + ".pcap";
 }
 
 std::vector<uint8_t> read_file(const std::string& path) {
@@ -273,17 +274,6 @@ TEST(CaptureDevice, WhenFullPolicyDefersWrites) {
 
 // --- tshark --------------------------------------------------------------
 
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = ::pclose(p);
-  return out;
-}
-
 // An ARP request: 198.18.0.2 (02:00:00:00:00:02) asks who has 198.18.0.1.
 std::vector<uint8_t> arp_request() {
   return {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x08, 0x06,
@@ -320,9 +310,8 @@ std::vector<uint8_t> udp_frame() {
 }
 
 TEST(PcapWriter, TsharkReadsTheFile) {
+  ASSERT_TRUE(shunt::testing::have_tool("tshark"));
   int status = 0;
-  run("command -v tshark >/dev/null 2>&1", &status);
-  if (status != 0) GTEST_SKIP() << "tshark is not installed (scripts/setup installs it)";
 
   TempFile f("tshark");
   {
@@ -335,14 +324,14 @@ TEST(PcapWriter, TsharkReadsTheFile) {
     store_be16(big.data() + 12, 0x88b5);
     (*w)->write(big, kTs + 2'000);
   }
-  const std::string out = run("tshark -n -r " + f.path + " 2>&1", &status);
+  const std::string out = shunt::testing::run_command("tshark -n -r " + f.path + " 2>&1", &status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out.find("Malformed"), std::string::npos) << out;
   EXPECT_NE(out.find("ARP"), std::string::npos) << out;
   EXPECT_NE(out.find("UDP"), std::string::npos) << out;
   EXPECT_NE(out.find("5000"), std::string::npos) << out;
 
-  const std::string times = run(
+  const std::string times = shunt::testing::run_command(
       "tshark -r " + f.path + " -T fields -e frame.time_epoch -e frame.len 2>/dev/null", &status);
   EXPECT_NE(times.find("1700000000.123456000\t42"), std::string::npos) << times;
   EXPECT_NE(times.find("1700000000.123457000"), std::string::npos) << times;

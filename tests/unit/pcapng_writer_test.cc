@@ -15,6 +15,7 @@
 
 #include "driver/pcap_writer.h"
 #include "tests/support/pcapng_reader.h"
+#include "tests/support/shell.h"
 
 namespace shunt {
 namespace {
@@ -181,21 +182,9 @@ TEST(PcapngWriter, ClassicPcapIgnoresCommentsAndDirection) {
 
 // --- tshark --------------------------------------------------------------
 
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *status = ::pclose(p);
-  return out;
-}
-
 TEST(PcapngWriter, TsharkReadsCommentsDirectionAndNanoseconds) {
+  ASSERT_TRUE(shunt::testing::have_tool("tshark"));
   int status = 0;
-  run("command -v tshark >/dev/null 2>&1", &status);
-  if (status != 0) GTEST_SKIP() << "tshark is not installed (scripts/setup installs it)";
   TempFile f("tshark");
   {
     auto w = PcapWriter::open(f.path, PcapWriter::kDefaultSnaplen, CaptureFormat::kPcapng);
@@ -210,7 +199,7 @@ TEST(PcapngWriter, TsharkReadsCommentsDirectionAndNanoseconds) {
     (*w)->write(arp, kTs + 1, FrameDirection::kInbound);
   }
   const std::string out =
-      run("tshark -r " + f.path +
+      shunt::testing::run_command("tshark -r " + f.path +
               " -T fields -e frame.time_epoch -e frame.packet_flags_direction -e frame.comment "
               "2>&1",
           &status);
@@ -221,7 +210,7 @@ TEST(PcapngWriter, TsharkReadsCommentsDirectionAndNanoseconds) {
       << out;
   EXPECT_NE(out.find("1700000000.123456790\t0x00000001\t\n"), std::string::npos) << out;
   const std::string filtered =
-      run("tshark -r " + f.path + " -Y frame.comment 2>/dev/null", &status);
+      shunt::testing::run_command("tshark -r " + f.path + " -Y frame.comment 2>/dev/null", &status);
   EXPECT_EQ(status, 0);
   EXPECT_EQ(std::count(filtered.begin(), filtered.end(), '\n'), 1) << filtered;
 }
