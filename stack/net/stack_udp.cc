@@ -137,7 +137,9 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
                               uint32_t flags) {
   last_now_ = now;
   if (TcpSocket* t = tcp(s)) {
-    if (t->listening || !t->conn) return Error::kNotConn;  // Linux: EPIPE for never-connected? ENOTCONN
+    // Linux tcp_sendmsg -> sk_stream_wait_connect: a socket that is not
+    // connecting or connected (fresh, bound, listening) gives EPIPE.
+    if (t->listening || !t->conn) return Error::kPipe;
     auto r = t->conn->send(data, (flags & msg_flag::kMore) != 0, now);
     tcp_after(t->conn.get(), now);
     flush(now);

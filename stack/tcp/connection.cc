@@ -253,10 +253,9 @@ Result<size_t> TcpConnection::send(Bytes data, bool more, Instant now) {
     case TcpState::kEstablished:
     case TcpState::kCloseWait:
       break;
-    case TcpState::kClosed:
-      if (!established_once_) return Error::kNotConn;
-      return Error::kPipe;
     default:
+      // Closed (refused, reset, or never connected), or closing: EPIPE
+      // (Linux sk_stream_wait_connect / sk_stream_error).
       return Error::kPipe;
   }
   if (fin_queued_) return Error::kPipe;
