@@ -108,6 +108,8 @@ class PcapWriter {
   bool flush();
 
   uint32_t snaplen() const { return snaplen_; }
+  // The file's descriptor (the preload runtime keeps it from being closed).
+  int fd() const { return fd_; }
   CaptureFormat format() const { return format_; }
   bool supports_comments() const { return format_ == CaptureFormat::kPcapng; }
   // Records that reached the file.

@@ -122,6 +122,11 @@ Expected<Config, std::string> config_from_env() {
     if (!us) return bad("SHUNT_BUSY_POLL_US", v, "use microseconds from 0 to 1000000");
     c.busy_poll_us = static_cast<uint32_t>(*us);
   }
+  if (const char* v = env("SHUNT_EXIT_LINGER_MS")) {
+    auto ms = parse_uint(v, 3'600'000);
+    if (!ms) return bad("SHUNT_EXIT_LINGER_MS", v, "use milliseconds from 0 to 3600000");
+    c.exit_linger_ms = static_cast<uint32_t>(*ms);
+  }
   if (const char* v = env("SHUNT_SEED")) {
     auto s = parse_uint(v, UINT64_MAX);
     if (!s) return bad("SHUNT_SEED", v, "use a decimal number");

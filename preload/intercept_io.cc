@@ -14,6 +14,10 @@
 namespace shunt::preload {
 namespace {
 
+// stack_send / stack_recv found the fd's placeholder replaced behind our
+// back (Runtime::drop_if_stale): the caller redoes the call on the kernel.
+constexpr ssize_t kRedo = -2;
+
 size_t iov_total(const iovec* iov, int n) {
   size_t t = 0;
   for (int i = 0; i < n; ++i) t += iov[i].iov_len;
@@ -70,6 +74,7 @@ ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
       continue;
     }
     if (r.error() == Error::kAgain) {
+      if (sent == 0 && rt.drop_if_stale(sf, fd)) return kRedo;
       if (nonblock) break;
       if (rt.wait(lock, sf, fd, true, call_timeout(sf->sndtimeo)) < 0) {
         if (sent > 0) break;
@@ -112,6 +117,7 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
         if (r->truncated() && msg_flags != nullptr) *msg_flags |= MSG_TRUNC;
         return static_cast<ssize_t>((flags & MSG_TRUNC) ? r->datagram_len : r->copied);
       }
+      if (r.error() == Error::kAgain && rt.drop_if_stale(sf, fd)) return kRedo;
       if (r.error() != Error::kAgain || nonblock) return fail(r.error());
       if (rt.wait(lock, sf, fd, false, call_timeout(sf->rcvtimeo)) < 0) return -1;
       sf = rt.lookup(fd);
@@ -142,6 +148,7 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
     }
     if (got > 0 && ((flags & MSG_WAITALL) == 0 || r.error() != Error::kAgain)) break;
     if (r.error() != Error::kAgain) return fail(r.error());
+    if (got == 0 && rt.drop_if_stale(sf, fd)) return kRedo;
     if (nonblock) {
       if (got > 0) break;
       return fail(EAGAIN);
@@ -172,24 +179,38 @@ using namespace shunt::preload;
     return real_call;                                   \
   }
 
+// Returns a stack_send / stack_recv result, or the kernel's when the fd
+// turned out not to be a stack socket any more.
+#define SHUNT_RESULT_OR(expr, real_call) \
+  do {                                   \
+    ssize_t r_ = (expr);                 \
+    if (r_ == kRedo) {                   \
+      lock.unlock();                     \
+      return real_call;                  \
+    }                                    \
+    return r_;                           \
+  } while (0)
+
 SHUNT_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
   SHUNT_STACK_OR(fd, libc().send(fd, buf, len, flags));
   iovec v{const_cast<void*>(buf), len};
-  return stack_send(lock, fd, sf, &v, 1, flags, nullptr, 0);
+  SHUNT_RESULT_OR(stack_send(lock, fd, sf, &v, 1, flags, nullptr, 0), libc().send(fd, buf, len, flags));
 }
 
 SHUNT_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to,
                             socklen_t tolen) {
   SHUNT_STACK_OR(fd, libc().sendto(fd, buf, len, flags, to, tolen));
   iovec v{const_cast<void*>(buf), len};
-  return stack_send(lock, fd, sf, &v, 1, flags, to, tolen);
+  SHUNT_RESULT_OR(stack_send(lock, fd, sf, &v, 1, flags, to, tolen),
+                  libc().sendto(fd, buf, len, flags, to, tolen));
 }
 
 SHUNT_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   SHUNT_STACK_OR(fd, libc().sendmsg(fd, msg, flags));
   if (msg == nullptr) return fail(EFAULT);
-  return stack_send(lock, fd, sf, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags,
-                    static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
+  SHUNT_RESULT_OR(stack_send(lock, fd, sf, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags,
+                             static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen),
+                  libc().sendmsg(fd, msg, flags));
 }
 
 SHUNT_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
@@ -199,6 +220,10 @@ SHUNT_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
     ssize_t r = stack_send(lock, fd, sf, vec[i].msg_hdr.msg_iov, static_cast<int>(vec[i].msg_hdr.msg_iovlen),
                            flags, static_cast<const sockaddr*>(vec[i].msg_hdr.msg_name),
                            vec[i].msg_hdr.msg_namelen);
+    if (r == kRedo) {
+      lock.unlock();
+      return i > 0 ? static_cast<int>(i) : libc().sendmmsg(fd, vec, vlen, flags);
+    }
     if (r < 0) return i > 0 ? static_cast<int>(i) : -1;
     vec[i].msg_len = static_cast<unsigned>(r);
     sf = rt.lookup(fd);
@@ -210,13 +235,15 @@ SHUNT_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
 SHUNT_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
   SHUNT_STACK_OR(fd, libc().recv(fd, buf, len, flags));
   iovec v{buf, len};
-  return stack_recv(lock, fd, sf, &v, 1, flags, nullptr, nullptr, nullptr);
+  SHUNT_RESULT_OR(stack_recv(lock, fd, sf, &v, 1, flags, nullptr, nullptr, nullptr),
+                  libc().recv(fd, buf, len, flags));
 }
 
 SHUNT_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) {
   SHUNT_STACK_OR(fd, libc().recvfrom(fd, buf, len, flags, from, fromlen));
   iovec v{buf, len};
-  return stack_recv(lock, fd, sf, &v, 1, flags, from, fromlen, nullptr);
+  SHUNT_RESULT_OR(stack_recv(lock, fd, sf, &v, 1, flags, from, fromlen, nullptr),
+                  libc().recvfrom(fd, buf, len, flags, from, fromlen));
 }
 
 SHUNT_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
@@ -227,6 +254,10 @@ SHUNT_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   ssize_t r = stack_recv(lock, fd, sf, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags,
                          static_cast<sockaddr*>(msg->msg_name), msg->msg_name ? &namelen : nullptr,
                          &out_flags);
+  if (r == kRedo) {
+    lock.unlock();
+    return libc().recvmsg(fd, msg, flags);
+  }
   if (r >= 0) {
     if (msg->msg_name != nullptr) msg->msg_namelen = namelen;
     msg->msg_controllen = 0;  // no ancillary data
@@ -247,6 +278,10 @@ SHUNT_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, ti
     ssize_t r = stack_recv(lock, fd, sf, vec[i].msg_hdr.msg_iov, static_cast<int>(vec[i].msg_hdr.msg_iovlen), f,
                            static_cast<sockaddr*>(vec[i].msg_hdr.msg_name),
                            vec[i].msg_hdr.msg_name ? &namelen : nullptr, &out_flags);
+    if (r == kRedo) {
+      lock.unlock();
+      return i > 0 ? static_cast<int>(i) : libc().recvmmsg(fd, vec, vlen, flags, timeout);
+    }
     if (r < 0) return i > 0 ? static_cast<int>(i) : -1;
     vec[i].msg_len = static_cast<unsigned>(r);
     vec[i].msg_hdr.msg_namelen = namelen;
@@ -261,25 +296,26 @@ SHUNT_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, ti
 SHUNT_EXPORT ssize_t read(int fd, void* buf, size_t len) {
   SHUNT_STACK_OR(fd, libc().read(fd, buf, len));
   iovec v{buf, len};
-  return stack_recv(lock, fd, sf, &v, 1, 0, nullptr, nullptr, nullptr);
+  SHUNT_RESULT_OR(stack_recv(lock, fd, sf, &v, 1, 0, nullptr, nullptr, nullptr), libc().read(fd, buf, len));
 }
 
 SHUNT_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
   SHUNT_STACK_OR(fd, libc().write(fd, buf, len));
   iovec v{const_cast<void*>(buf), len};
-  return stack_send(lock, fd, sf, &v, 1, 0, nullptr, 0);
+  SHUNT_RESULT_OR(stack_send(lock, fd, sf, &v, 1, 0, nullptr, 0), libc().write(fd, buf, len));
 }
 
 SHUNT_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
   SHUNT_STACK_OR(fd, libc().readv(fd, iov, iovcnt));
   if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(EINVAL);
-  return stack_recv(lock, fd, sf, iov, iovcnt, 0, nullptr, nullptr, nullptr);
+  SHUNT_RESULT_OR(stack_recv(lock, fd, sf, iov, iovcnt, 0, nullptr, nullptr, nullptr),
+                  libc().readv(fd, iov, iovcnt));
 }
 
 SHUNT_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
   SHUNT_STACK_OR(fd, libc().writev(fd, iov, iovcnt));
   if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(EINVAL);
-  return stack_send(lock, fd, sf, iov, iovcnt, 0, nullptr, 0);
+  SHUNT_RESULT_OR(stack_send(lock, fd, sf, iov, iovcnt, 0, nullptr, 0), libc().writev(fd, iov, iovcnt));
 }
 
 // sendfile with a stack socket as the destination: read the file and send
@@ -307,6 +343,14 @@ static ssize_t do_sendfile(int out_fd, int in_fd, off_t* offset, size_t count, b
       if (sf == nullptr) return fail(EBADF);
       iovec v{buf.data(), static_cast<size_t>(n)};
       w = stack_send(lock, out_fd, sf, &v, 1, 0, nullptr, 0);
+    }
+    if (w == kRedo) {
+      // out_fd is a kernel file now: the rest goes the kernel's way, from
+      // where this round started reading.
+      if (offset == nullptr) lseek(in_fd, -n, SEEK_CUR);
+      if (done > 0) break;
+      return is64 ? libc().sendfile64(out_fd, in_fd, reinterpret_cast<off64_t*>(offset), count)
+                  : libc().sendfile(out_fd, in_fd, offset, count);
     }
     if (w < 0) {
       if (done > 0) break;

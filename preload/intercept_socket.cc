@@ -1,5 +1,6 @@
 // Interposed socket lifecycle calls: socket, bind, listen, accept,
 // connect, names, options, shutdown, close, dup, fcntl, ioctl.
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -10,6 +11,8 @@
 #include <sys/time.h>
 
 #include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -575,6 +578,30 @@ SHUNT_EXPORT int close_range(unsigned first, unsigned last, int flags) noexcept 
   }
   if (from <= last) return libc().close_range(from, last, flags);
   return 0;
+}
+
+// closefrom(3) (glibc 2.34): every fd from lowfd up, the runtime's own
+// excepted, through close_range above; where the kernel has no
+// close_range, the fds /proc/self/fd lists, one by one, as glibc does.
+SHUNT_EXPORT void closefrom(int lowfd) noexcept {
+  const unsigned first = lowfd < 0 ? 0u : static_cast<unsigned>(lowfd);
+  if (close_range(first, ~0u, 0) == 0) return;
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) {
+    // glibc aborts here too: the caller relies on the fds being gone.
+    std::fprintf(stderr, "shunt: closefrom(%d): close_range failed and /proc/self/fd cannot be read\n", lowfd);
+    std::abort();
+  }
+  std::vector<int> fds;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long fd = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && fd >= static_cast<long>(first) && fd != dirfd(d)) {
+      fds.push_back(static_cast<int>(fd));
+    }
+  }
+  closedir(d);
+  for (int fd : fds) (void)close(fd);
 }
 
 SHUNT_EXPORT int dup(int fd) noexcept {

@@ -23,17 +23,27 @@ void as_socket(St* st) {
 
 using namespace shunt::preload;
 
+namespace {
+
+// Without a runtime there are no stack fds; fstat does not make one.
+bool is_stack_fd(int fd) {
+  Runtime* rt = Runtime::existing();
+  return rt != nullptr && rt->lookup(fd) != nullptr;
+}
+
+}  // namespace
+
 SHUNT_EXPORT int fstat(int fd, struct stat* st) noexcept {
   static auto real = next<int (*)(int, struct stat*)>("fstat");
   int r = real(fd, st);
-  if (r == 0 && Runtime::get().lookup(fd) != nullptr) as_socket(st);
+  if (r == 0 && is_stack_fd(fd)) as_socket(st);
   return r;
 }
 
 SHUNT_EXPORT int fstat64(int fd, struct stat64* st) noexcept {
   static auto real = next<int (*)(int, struct stat64*)>("fstat64");
   int r = real(fd, st);
-  if (r == 0 && Runtime::get().lookup(fd) != nullptr) as_socket(st);
+  if (r == 0 && is_stack_fd(fd)) as_socket(st);
   return r;
 }
 
@@ -42,7 +52,7 @@ SHUNT_EXPORT int __fxstat(int ver, int fd, struct stat* st) noexcept {
   static auto real = next<int (*)(int, int, struct stat*)>("__fxstat");
   if (real == nullptr) return fail(ENOSYS);
   int r = real(ver, fd, st);
-  if (r == 0 && Runtime::get().lookup(fd) != nullptr) as_socket(st);
+  if (r == 0 && is_stack_fd(fd)) as_socket(st);
   return r;
 }
 
@@ -50,6 +60,6 @@ SHUNT_EXPORT int __fxstat64(int ver, int fd, struct stat64* st) noexcept {
   static auto real = next<int (*)(int, int, struct stat64*)>("__fxstat64");
   if (real == nullptr) return fail(ENOSYS);
   int r = real(ver, fd, st);
-  if (r == 0 && Runtime::get().lookup(fd) != nullptr) as_socket(st);
+  if (r == 0 && is_stack_fd(fd)) as_socket(st);
   return r;
 }

@@ -64,6 +64,9 @@ Libc load() {
   resolve(l.epoll_pwait, "epoll_pwait");
   resolve(l.epoll_pwait2, "epoll_pwait2", false);
   resolve(l.fork, "fork");
+  resolve(l.exit_now, "_exit");
+  resolve(l.syscall, "syscall");
+  resolve(l.fstat, "fstat");
   return l;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -59,6 +60,9 @@ struct Libc {
   int (*epoll_pwait)(int, epoll_event*, int, int, const sigset_t*);
   int (*epoll_pwait2)(int, epoll_event*, int, const timespec*, const sigset_t*);
   pid_t (*fork)();
+  void (*exit_now)(int);  // _exit (does not return)
+  long (*syscall)(long, ...);
+  int (*fstat)(int, struct stat*);
 };
 
 // The table, resolved on first use (thread-safe).

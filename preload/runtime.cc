@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <signal.h>
 #include <time.h>
@@ -56,7 +57,11 @@ int move_high(int fd) {
 }  // namespace
 
 Runtime& Runtime::get() {
-  static Runtime* r = new Runtime();
+  static Runtime* r = [] {
+    auto* made = new Runtime();
+    instance_.store(made, std::memory_order_release);
+    return made;
+  }();
   return *r;
 }
 
@@ -79,10 +84,11 @@ Runtime::Runtime() {
   }
   pthread_atfork([] { Runtime::get().before_fork(); }, [] { Runtime::get().after_fork_parent(); },
                  [] { Runtime::get().after_fork_child(); });
-  // The kernel keeps sending what a process wrote after it exits; the
-  // stack lives in the process, so exit waits (up to SHUNT_EXIT_LINGER_MS,
-  // default 2000) for queued data, FINs and ARP to go out.
-  std::atexit([] { Runtime::get().linger_at_exit(); });
+  // The kernel closes a dying process's sockets and keeps sending what it
+  // wrote; the stack lives in the process, so exit closes them itself and
+  // waits (up to SHUNT_EXIT_LINGER_MS) for queued data, FINs and ARP to go
+  // out. _exit and exit_group are interposed for the same (intercept_exit.cc).
+  std::atexit([] { Runtime::get().exit_sockets(); });
 }
 
 void Runtime::log(Config::LogLevel level, const std::string& line) {
@@ -106,6 +112,7 @@ int Runtime::ensure_started() {
 }
 
 int Runtime::start_locked() {
+  owner_pid_ = getpid();
   pool_ = std::make_unique<BufferPool>();
   std::unique_ptr<NetDevice> dev;
   std::string ifname = config_.ifname;
@@ -146,6 +153,7 @@ int Runtime::start_locked() {
     auto cap = open_capture(std::move(dev), config_.pcap, config_.pcap_filter);
     if (!cap) die("shunt: " + cap.error());
     capture = cap->get();
+    pcap_fd_ = capture->writer().fd();
     dev = std::move(*cap);
   }
   uint64_t seed = 0;
@@ -193,6 +201,11 @@ int Runtime::start_locked() {
   epoll_flags_.store(new std::atomic<uint8_t>[table_size_](), std::memory_order_release);
 
   wake_fd_ = move_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  struct stat st{};
+  if (libc().fstat(wake_fd_, &st) == 0) {
+    placeholder_dev_ = st.st_dev;
+    placeholder_ino_ = st.st_ino;
+  }
   epoll_fd_ = move_high(libc().epoll_create1(EPOLL_CLOEXEC));
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -227,7 +240,12 @@ void Runtime::thread_main() {
     }
     int n = libc().epoll_wait(epoll_fd_, events, 4, timeout_ms);
     if (n < 0 && errno != EINTR) {
-      log(Config::LogLevel::kError, fmt::format("stack thread: epoll_wait: {}", std::strerror(errno)));
+      // The runtime's own fds were closed behind its back (a raw close or
+      // close_range system call): nothing can drive the stack any more.
+      // Say so and fail every waiting and later call instead of hanging.
+      const int e = errno;
+      std::lock_guard<std::mutex> lock(mu_);
+      lose_device(fmt::format("the stack thread's epoll fd failed ({})", std::strerror(e)));
       return;
     }
     std::lock_guard<std::mutex> lock(mu_);
@@ -260,6 +278,9 @@ SocketFile* Runtime::add_socket(SocketId id, int domain, int type, int fd, bool 
 }
 
 void Runtime::add_fd(SocketFile* sf, int fd) {
+  // The kernel just handed out this number, so it was free: a mapping of
+  // it is stale (closed behind our back by a raw system call).
+  if (SocketFile* old = lookup(fd); old != nullptr && old != sf) forget_stale(old, fd);
   sf->fds.push_back(fd);
   SocketFile** t = table_.load(std::memory_order_acquire);
   if (t != nullptr && fd >= 0 && static_cast<size_t>(fd) < table_size_) {
@@ -361,6 +382,10 @@ void Runtime::service_device() {
 
 int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
                   Duration timeout) {
+  if (lost_) {
+    errno = ENETDOWN;
+    return -1;
+  }
   if (config_.busy_poll_us > 0 && owns_stack_) {
     // SHUNT_BUSY_POLL_US: poll the device from this thread before sleeping,
     // trading CPU for latency (like SO_BUSY_POLL).
@@ -399,6 +424,10 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
   lock.lock();
   (for_write ? sf->write_waiters : sf->read_waiters) -= 1;
   update_signal(sf);
+  if (lost_) {
+    errno = ENETDOWN;
+    return -1;
+  }
   if (r < 0) {
     errno = saved;
     return -1;
@@ -425,8 +454,83 @@ void Runtime::print_stats() {
   (void)!libc().write(2, out.data(), out.size());
 }
 
-void Runtime::linger_at_exit() {
-  if (!started_ || !owns_stack_) return;
+void Runtime::lose_device(const std::string& why) {
+  if (lost_) return;
+  lost_ = true;
+  log(Config::LogLevel::kError,
+      fmt::format("{}: the runtime's file descriptors were closed (closefrom, close_range or close by "
+                  "a direct system call?); every stack socket now fails with ENETDOWN",
+                  why));
+  // Wake every waiter: their calls see lost() and fail.
+  for (auto& [id, sf] : by_id_) {
+    if (sf->inert || sf->fds.empty()) continue;
+    (void)!libc().write(sf->fds.front(), &kEventOne, sizeof kEventOne);
+    sf->signaled = true;
+  }
+}
+
+bool Runtime::drop_if_stale(SocketFile* sf, int fd) {
+  struct stat st{};
+  if (libc().fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0 && st.st_dev == placeholder_dev_ &&
+      st.st_ino == placeholder_ino_) {
+    return false;  // still an anonymous-inode file: our eventfd
+  }
+  forget_stale(sf, fd);
+  return true;
+}
+
+void Runtime::forget_stale(SocketFile* sf, int fd) {
+  log(Config::LogLevel::kWarn,
+      fmt::format("fd {} no longer refers to its placeholder (closed by a direct system call?); "
+                  "its stack socket is closed and the fd goes to the kernel",
+                  fd));
+  if (sf->fds.size() == 1) forget_epoll_fd(fd);
+  if (remove_fd(sf, fd)) {
+    if (!sf->inert) {
+      (void)stack_->close(sf->id, now());
+      publish();
+    }
+    // Another thread may still sleep on this SocketFile; it is kept, inert.
+    sf->inert = true;
+  }
+}
+
+void Runtime::exit_sockets() {
+  if (!started_ || !owns_stack_ || getpid() != owner_pid_) return;  // a vfork child, or not ours
+  if (exiting_.exchange(true)) return;
+  int64_t limit_ms = config_.exit_linger_ms;
+  const int64_t deadline = to_ns(now()) + limit_ms * 1'000'000;
+  {
+    // _exit may come from a signal handler that interrupted a call holding
+    // the lock: try for as long as the linger allows, then give up.
+    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+    while (!lock.try_lock()) {
+      if (to_ns(now()) >= deadline) {
+        log(Config::LogLevel::kWarn, "exit: the stack was busy; sockets not closed");
+        return;
+      }
+      usleep(1000);
+    }
+    // The kernel closes every file of a dying process: each socket as by
+    // its last close() (FIN after queued data; RST for unread data or
+    // SO_LINGER 0, Linux tcp_close). Other threads may still be inside a
+    // call on these sockets, so the SocketFiles stay, inert.
+    const Instant t = now();
+    for (auto& [id, sf] : by_id_) {
+      if (sf->inert) continue;
+      (void)stack_->close(sf->id, t);
+      sf->inert = true;
+    }
+    publish();
+    // Wake anyone blocked on a socket: it now fails with EBADF.
+    for (auto& [id, sf] : by_id_) {
+      if (!sf->fds.empty()) (void)!libc().write(sf->fds.front(), &kEventOne, sizeof kEventOne);
+    }
+  }
+  linger_until(deadline);
+}
+
+void Runtime::linger_until(int64_t deadline_ns) {
   struct StatsAtExit {
     Runtime& rt;
     ~StatsAtExit() {
@@ -437,10 +541,7 @@ void Runtime::linger_at_exit() {
       }
     }
   } stats{*this};
-  int64_t limit_ms = 2000;
-  if (const char* v = env("SHUNT_EXIT_LINGER_MS")) limit_ms = std::strtoll(v, nullptr, 10);
-  const int64_t deadline = to_ns(now()) + limit_ms * 1'000'000;
-  while (to_ns(now()) < deadline) {
+  while (to_ns(now()) < deadline_ns) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!stack_->has_pending_output()) return;
@@ -486,6 +587,7 @@ void Runtime::after_fork_child() {
   if (started_ && owns_stack_) {
     if (config_.fork == Config::ForkPolicy::kChild) {
       // The parent's stack thread did not come along: start ours.
+      owner_pid_ = getpid();
       stop_.store(false);
       std::thread([this] { thread_main(); }).detach();
       if (control_) {

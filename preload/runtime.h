@@ -6,6 +6,8 @@
 // opens one pays one table lookup per intercepted call.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -68,6 +70,8 @@ class Runtime {
   // The process-wide runtime (created on first use, never destroyed: the
   // stack thread may run until exit).
   static Runtime& get();
+  // The runtime if get() already made it, else nullptr (never makes one).
+  static Runtime* existing() { return instance_.load(std::memory_order_acquire); }
 
   // True when the runtime must stay out of the way (setuid process, or a
   // configuration error already reported).
@@ -112,8 +116,20 @@ class Runtime {
   void after_fork_child();
   void before_fork();
   void after_fork_parent();
-  // At exit: wait a little for data still in flight (see runtime.cc).
-  void linger_at_exit();
+  // At exit (exit(), return from main, _exit, _Exit, exit_group): close
+  // every stack socket as the kernel closes a dying process's files (FIN
+  // after the queued data, RST where Linux sends one), then wait up to
+  // SHUNT_EXIT_LINGER_MS for what is in flight (see runtime.cc). Runs
+  // once, and only in the process that drives the stack.
+  void exit_sockets();
+  // A stack fd whose placeholder is no longer ours: closed or replaced
+  // behind our back (a raw system call). Lock held. Drops the mapping
+  // (closing the socket as the kernel closed the file) and returns true;
+  // the caller then redoes the call on the kernel fd.
+  bool drop_if_stale(SocketFile* sf, int fd);
+  // True once the runtime's own fds were lost (lose_device): every call on
+  // a stack socket fails with ENETDOWN.
+  bool lost() const { return lost_; }
   // signal(7) restart rule for an interrupted blocking call (see wait()).
   static bool all_handlers_restart();
   // SHUNT_STATS=1: the counters on stderr at exit (lock held).
@@ -146,7 +162,8 @@ class Runtime {
   }
   bool is_runtime_fd(int fd) const {
     return fd >= 0 && (fd == wake_fd_ || fd == epoll_fd_ || (fd == log_fd_ && log_fd_ > 2) ||
-                       fd == device_fd_ || fd == control_fd_.load(std::memory_order_relaxed));
+                       fd == device_fd_ || fd == pcap_fd_ ||
+                       fd == control_fd_.load(std::memory_order_relaxed));
   }
 
   // The control socket (control_server.h, docs/control.md): one request
@@ -166,12 +183,27 @@ class Runtime {
   // One round of the stack thread's work, from any thread (lock held).
   void service_device();
   int start_locked();
+  // Exit's second half: the stack thread sends; wait until nothing is in
+  // flight or the deadline (CLOCK_MONOTONIC ns) passes.
+  void linger_until(int64_t deadline_ns);
+  // The runtime's fds are gone (lock held): log once, wake every waiter.
+  void lose_device(const std::string& why);
+  // Drops a stale mapping of `fd` (see drop_if_stale), lock held.
+  void forget_stale(SocketFile* sf, int fd);
 
+  static inline std::atomic<Runtime*> instance_{nullptr};
   Config config_;
   bool passthrough_ = false;
   bool started_ = false;
   int start_errno_ = 0;
   bool owns_stack_ = true;  // false in a fork child that left the stack to the parent
+  pid_t owner_pid_ = 0;     // the process driving the stack (a vfork child is not)
+  std::atomic<bool> exiting_{false};
+  bool lost_ = false;
+  // The placeholder eventfds' anonymous inode (all eventfds share it), to
+  // recognise an fd number that now names another file.
+  dev_t placeholder_dev_ = 0;
+  ino_t placeholder_ino_ = 0;
 
   std::mutex mu_;
   std::atomic<SocketFile**> table_{nullptr};
@@ -194,6 +226,7 @@ class Runtime {
   std::vector<PacketBuffer> rx_batch_;
   int log_fd_ = 2;
   int device_fd_ = -1;
+  int pcap_fd_ = -1;  // the capture file (SHUNT_PCAP)
   std::unique_ptr<control::ControlServer> control_;
   std::atomic<int> control_fd_{-1};
   std::string comm_;  // /proc/self/comm, for the Process column of shunt ss

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -316,6 +317,108 @@ TEST(Semantics, DupSharesOneSocketAndCloseRange) {
   ASSERT_EQ(close_range(static_cast<unsigned>(lo), static_cast<unsigned>(hi), 0), 0);
   EXPECT_EQ(send(a, "x", 1, 0), -1);
   EXPECT_EQ(errno, EBADF);
+}
+
+// A file opened after `fd` was closed gets its number back: reads must go
+// to the file, not to the socket that had the number.
+void expect_number_now_names_a_file(int fd) {
+  int f = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+  ASSERT_EQ(f, fd) << "the kernel did not reuse the number";
+  char buf[64] = {};
+  ssize_t n = read(f, buf, sizeof buf - 1);
+  EXPECT_GT(n, 0) << strerror(errno);
+  EXPECT_EQ(std::string(buf).find("preload_sem"), 0u) << buf;  // comm is 15 bytes at most
+  struct stat st{};
+  ASSERT_EQ(fstat(f, &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  close(f);
+}
+
+TEST(Semantics, SyscallCallersGoThroughTheFdTable) {
+  // libuv reads, writes and closes with syscall(): those must act on the
+  // stack socket, and SYS_close must end its mapping.
+  int fd = connect_to(7000);
+  ASSERT_EQ(syscall(SYS_write, fd, "abc", 3), 3) << strerror(errno);
+  char buf[3];
+  ASSERT_EQ(recv(fd, buf, 3, MSG_WAITALL), 3);
+  EXPECT_EQ(std::string(buf, 3), "abc");
+  ASSERT_EQ(syscall(SYS_sendto, fd, "de", 2, 0, nullptr, 0), 2);
+  ASSERT_EQ(syscall(SYS_read, fd, buf, 2), 2);
+  EXPECT_EQ(std::string(buf, 2), "de");
+  struct stat st{};
+  ASSERT_EQ(syscall(SYS_fstat, fd, &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  ASSERT_EQ(syscall(SYS_close, fd), 0);
+  expect_number_now_names_a_file(fd);
+  // Other numbers pass through unchanged.
+  EXPECT_EQ(syscall(SYS_getpid), getpid());
+  errno = 0;
+  EXPECT_EQ(syscall(SYS_close, 1 << 20), -1);
+  EXPECT_EQ(errno, EBADF);
+}
+
+TEST(Semantics, StaleNumberClosedBehindShuntsBackGoesToTheKernel) {
+  // A close that no interposition sees (a raw system call instruction):
+  // the number is reused by open(), and the first read that would wait
+  // finds the placeholder gone and reads the file instead of hanging.
+  int fd = connect_to(7002);  // a peer that never sends
+  long r;
+#if defined(__x86_64__)
+  asm volatile("syscall" : "=a"(r) : "0"(long{SYS_close}), "D"(long{fd}) : "rcx", "r11", "memory");
+#else
+  GTEST_SKIP() << "raw system call written for x86-64 only";
+#endif
+  ASSERT_EQ(r, 0);
+  expect_number_now_names_a_file(fd);
+}
+
+TEST(Semantics, ClosefromAndRawCloseRangeSpareTheRuntime) {
+  // Daemons close every fd; the runtime's own (device, epoll, wake-up)
+  // must survive, or the next connect hangs.
+  int a = connect_to(7000);
+  int b = connect_to(7000);
+  const int lo = std::min(a, b);
+  closefrom(lo);
+  EXPECT_EQ(send(a, "x", 1, MSG_NOSIGNAL), -1);
+  EXPECT_EQ(errno, EBADF);
+  int c = connect_to(7000);  // the stack still runs
+  ASSERT_EQ(send(c, "ok", 2, 0), 2);
+  char buf[2];
+  ASSERT_EQ(recv(c, buf, 2, MSG_WAITALL), 2);
+  ASSERT_EQ(syscall(SYS_close_range, static_cast<unsigned>(c), ~0u, 0), 0);
+  EXPECT_EQ(send(c, "x", 1, MSG_NOSIGNAL), -1);
+  EXPECT_EQ(errno, EBADF);
+  int d = connect_to(7000);
+  ASSERT_EQ(send(d, "ok", 2, 0), 2);
+  ASSERT_EQ(recv(d, buf, 2, MSG_WAITALL), 2);
+  close(d);
+}
+
+TEST(Semantics, SendOnUnconnectedStreamIsEpipe) {
+  // Linux: EPIPE (and SIGPIPE without MSG_NOSIGNAL) for a TCP socket that
+  // is not connected, listening included; recv gives ENOTCONN.
+  struct sigaction sa{};
+  sa.sa_handler = [](int) { g_sigpipes.fetch_add(1); };
+  sigaction(SIGPIPE, &sa, nullptr);
+  g_sigpipes = 0;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(send(fd, "x", 1, MSG_NOSIGNAL), -1);
+  EXPECT_EQ(errno, EPIPE);
+  EXPECT_EQ(g_sigpipes.load(), 0);
+  EXPECT_EQ(write(fd, "x", 1), -1);
+  EXPECT_EQ(errno, EPIPE);
+  EXPECT_EQ(g_sigpipes.load(), 1);
+  char c;
+  EXPECT_EQ(recv(fd, &c, 1, 0), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  EXPECT_EQ(send(fd, "x", 1, MSG_NOSIGNAL), -1);
+  EXPECT_EQ(errno, EPIPE);
+  close(fd);
+  signal(SIGPIPE, SIG_DFL);
 }
 
 TEST(Semantics, FstatSaysSocket) {
