@@ -2,6 +2,7 @@
 // instead of the placeholder eventfd's anonymous inode: programs check
 // S_ISSOCK (socket activation, libuv's handle guessing).
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "preload/calls.h"
@@ -61,5 +62,40 @@ SHUNT_EXPORT int __fxstat64(int ver, int fd, struct stat64* st) noexcept {
   if (real == nullptr) return fail(ENOSYS);
   int r = real(ver, fd, st);
   if (r == 0 && is_stack_fd(fd)) as_socket(st);
+  return r;
+}
+
+// fstatat(fd, "", st, AT_EMPTY_PATH) and statx(fd, "", AT_EMPTY_PATH, ...)
+// describe the fd itself (libuv's uv_fs_fstat uses statx).
+namespace {
+
+bool describes_stack_fd(int fd, const char* path, int flags) {
+  return (flags & AT_EMPTY_PATH) != 0 && path != nullptr && *path == '\0' && is_stack_fd(fd);
+}
+
+}  // namespace
+
+SHUNT_EXPORT int fstatat(int fd, const char* path, struct stat* st, int flags) noexcept {
+  static auto real = next<int (*)(int, const char*, struct stat*, int)>("fstatat");
+  int r = real(fd, path, st, flags);
+  if (r == 0 && describes_stack_fd(fd, path, flags)) as_socket(st);
+  return r;
+}
+
+SHUNT_EXPORT int fstatat64(int fd, const char* path, struct stat64* st, int flags) noexcept {
+  static auto real = next<int (*)(int, const char*, struct stat64*, int)>("fstatat64");
+  int r = real(fd, path, st, flags);
+  if (r == 0 && describes_stack_fd(fd, path, flags)) as_socket(st);
+  return r;
+}
+
+SHUNT_EXPORT int statx(int fd, const char* path, int flags, unsigned mask, struct statx* stx) noexcept {
+  static auto real = next<int (*)(int, const char*, int, unsigned, struct statx*)>("statx");
+  if (real == nullptr) return fail(ENOSYS);
+  int r = real(fd, path, flags, mask, stx);
+  if (r == 0 && describes_stack_fd(fd, path, flags)) {
+    stx->stx_mode = S_IFSOCK | 0777;
+    stx->stx_size = 0;
+  }
   return r;
 }

@@ -426,6 +426,12 @@ TEST(Semantics, FstatSaysSocket) {
   struct stat st{};
   ASSERT_EQ(fstat(fd, &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  st = {};
+  ASSERT_EQ(fstatat(fd, "", &st, AT_EMPTY_PATH), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  struct statx stx{};
+  ASSERT_EQ(statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx), 0);
+  EXPECT_TRUE(S_ISSOCK(stx.stx_mode));
   close(fd);
 }
 

@@ -79,3 +79,23 @@ for _ in $(seq 1 20); do
   [ "$(in_ns curl -sS "http://$STACK:8081/")" = "hello from node" ] || fail "node server"
 done
 pass "Node.js HTTP server (default bind ::)"
+stop_stack_programs
+
+# A static-file server: libuv reads the file through its thread pool and
+# closes fds with syscall(SYS_close). Before syscall() was interposed, a
+# stale mapping sent file reads to an old socket (EAGAIN on an fs stream,
+# the server crashed).
+head -c 100000 /dev/urandom > "$WORK/static.bin"
+on_stack node -e "
+  const fs = require('fs');
+  require('http').createServer((q, r) => fs.createReadStream(process.argv[1]).pipe(r)).listen(8082);
+" "$WORK/static.bin" 2> "$WORK/node-static.err" &
+node_pid=$!
+wait_port "$STACK" 8082
+in_ns ab -q -n 2000 -c 50 "http://$STACK:8082/" > "$WORK/ab-node.txt" 2>&1 || fail "ab against node: $(tail -5 "$WORK/ab-node.txt")"
+grep -q "^Complete requests: *2000" "$WORK/ab-node.txt" || fail "ab against node: $(cat "$WORK/ab-node.txt")"
+grep -q "^Failed requests: *0" "$WORK/ab-node.txt" || fail "ab against node: $(grep -A3 Failed "$WORK/ab-node.txt")"
+kill -0 "$node_pid" 2> /dev/null || fail "the node static server died: $(tail -5 "$WORK/node-static.err")"
+[ "$(in_ns curl -sS "http://$STACK:8082/" | sha256sum | cut -d' ' -f1)" = "$(sha "$WORK/static.bin")" ] ||
+  fail "node static file differs"
+pass "Node.js static-file server: ab -n 2000 -c 50, no failure"
