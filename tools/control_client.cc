@@ -1,6 +1,8 @@
 #include "tools/control_client.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -16,6 +19,9 @@
 
 namespace shunt::tools {
 namespace {
+
+constexpr int64_t kReplyTimeoutMs = 10'000;
+constexpr size_t kMaxReply = size_t{64} << 20;
 
 // Where to look: this environment's directory, then the system one (a
 // program started by root without XDG_RUNTIME_DIR, looked at from a login
@@ -48,6 +54,62 @@ int connect_to(const std::string& path) {
   return fd;
 }
 
+// Who serves a connected control socket. The directory may be shared
+// (/run/shunt is 1777): any local user can leave a <pid>.sock there, so the
+// server must be the process the file names, and of our user unless we
+// are root (root may look at anyone's process).
+std::optional<std::string> check_server(int fd, int pid, const std::string& path) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return fmt::format("process {}: cannot tell who serves {}: {}", pid, path, std::strerror(errno));
+  }
+  if (cred.pid != pid) {
+    return fmt::format("process {}: {} is served by process {}, not by {}: refusing it (a stale or "
+                       "planted socket file)",
+                       pid, path, cred.pid, pid);
+  }
+  if (geteuid() != 0 && cred.uid != geteuid()) {
+    return fmt::format("process {}: {} is served by uid {}, not by you (uid {}): refusing it", pid,
+                       path, cred.uid, geteuid());
+  }
+  return std::nullopt;
+}
+
+int64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+// Replaces control characters (C0, DEL, and C1 as UTF-8) in every string of
+// `j` by visible escapes: a reply's comm, addresses and errors reach the
+// terminal, and must not carry escape sequences to it.
+void escape_strings(control::Json& j) {
+  if (j.is_string()) {
+    const std::string& in = j.get_ref<const std::string&>();
+    std::string out;
+    out.reserve(in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      const auto c = static_cast<unsigned char>(in[i]);
+      if (c < 0x20 || c == 0x7f) {
+        out += fmt::format("\\x{:02x}", c);
+      } else if (c == 0xc2 && i + 1 < in.size() && static_cast<unsigned char>(in[i + 1]) >= 0x80 &&
+                 static_cast<unsigned char>(in[i + 1]) <= 0x9f) {
+        out += fmt::format("\\u{:04x}", static_cast<unsigned char>(in[i + 1]));
+        ++i;
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+    }
+    if (out != in) j = out;
+    return;
+  }
+  if (j.is_structured()) {
+    for (auto& v : j) escape_strings(v);
+  }
+}
+
 }  // namespace
 
 Expected<int, std::string> parse_pid(std::string_view arg) {
@@ -63,9 +125,11 @@ Expected<control::Json, std::string> control_request(int pid, std::string_view r
   int fd = -1;
   int last_errno = ENOENT;
   std::string tried;
+  std::string dir_used;
   for (const std::string& dir : search_dirs()) {
     const std::string path = control::socket_path(dir, pid);
     fd = connect_to(path);
+    dir_used = dir;
     if (fd >= 0) break;
     last_errno = errno;
     tried += (tried.empty() ? "" : ", ") + path;
@@ -80,8 +144,11 @@ Expected<control::Json, std::string> control_request(int pid, std::string_view r
         "AF_INET socket yet, or runs with SHUNT_CONTROL=0 or another SHUNT_CONTROL_DIR",
         pid, tried);
   }
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (auto why = check_server(fd, pid, control::socket_path(dir_used, pid))) {
+    close(fd);
+    return *why;
+  }
+  timeval tv{kReplyTimeoutMs / 1000, 0};
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   std::string line(request);
   line.push_back('\n');
@@ -90,24 +157,47 @@ Expected<control::Json, std::string> control_request(int pid, std::string_view r
     close(fd);
     return fmt::format("process {}: sending the request failed: {}", pid, std::strerror(e));
   }
+  // The whole reply within kReplyTimeoutMs and kMaxReply bytes: a server
+  // that trickles or never stops cannot hang or exhaust the tool.
   std::string reply;
   char buf[65536];
+  const int64_t deadline = monotonic_ms() + kReplyTimeoutMs;
   while (true) {
-    ssize_t n = read(fd, buf, sizeof buf);
+    const int64_t left = deadline - monotonic_ms();
+    pollfd p{fd, POLLIN, 0};
+    int ready = left > 0 ? poll(&p, 1, static_cast<int>(left)) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      close(fd);
+      return fmt::format("process {}: no complete reply within {} s", pid, kReplyTimeoutMs / 1000);
+    }
+    ssize_t n = ready < 0 ? -1 : read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int e = errno;
       close(fd);
-      return fmt::format("process {}: no reply: {}", pid, e == EAGAIN ? "timed out" : std::strerror(e));
+      return fmt::format("process {}: no reply: {}", pid, std::strerror(e));
     }
     if (n == 0) break;
+    if (reply.size() + static_cast<size_t>(n) > kMaxReply) {
+      close(fd);
+      return fmt::format("process {}: the reply is over {} MiB: refusing it", pid, kMaxReply >> 20);
+    }
     reply.append(buf, static_cast<size_t>(n));
   }
   close(fd);
   if (reply.empty()) return fmt::format("process {} closed its control socket without a reply", pid);
   control::Json j = control::Json::parse(reply, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return fmt::format("process {}: the reply is not JSON", pid);
-  if (j.contains("error")) return fmt::format("process {}: {}", pid, j["error"].get<std::string>());
+  if (!j.is_object()) return fmt::format("process {}: the reply is not a JSON object", pid);
+  escape_strings(j);
+  if (j.contains("error")) {
+    const control::Json& e = j["error"];
+    return fmt::format("process {}: {}", pid, e.is_string() ? e.get<std::string>() : e.dump());
+  }
+  if (!j.contains("pid") || !j["pid"].is_number_integer() || j["pid"].get<int64_t>() != pid) {
+    return fmt::format("process {}: the reply does not name process {}", pid, pid);
+  }
   return j;
 }
 
@@ -118,8 +208,9 @@ std::vector<int> running_pids() {
       const std::string path = control::socket_path(dir, pid);
       int fd = connect_to(path);
       if (fd >= 0) {
+        const bool ours = !check_server(fd, pid, path).has_value();
         close(fd);
-        pids.insert(pid);
+        if (ours) pids.insert(pid);
       } else if (errno == ECONNREFUSED && !process_exists(pid)) {
         unlink(path.c_str());  // left by a process that was killed
       }
