@@ -386,6 +386,10 @@ class RuleParser {
       auto n = parse_whole(v);
       if (!n || *n > 65535)
         return fail(vpos, "a frame length in bytes after 'truncate=', e.g. 60", v);
+      // Fewer bytes than an Ethernet header leave no frame at all: every
+      // matched frame would vanish (a drop rule says that plainly).
+      if (*n < 14)
+        return fail(vpos, "truncate=14 or more (a frame keeps at least its 14-byte Ethernet header; use drop to lose frames)", v);
       rule_.action.length = static_cast<uint32_t>(*n);
       return {};
     }

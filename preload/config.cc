@@ -9,11 +9,13 @@ namespace shunt::preload {
 namespace {
 
 std::optional<uint64_t> parse_uint(std::string_view s, uint64_t max) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
+  if (s.empty() || s.size() > 20) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
+    const auto d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;  // overflow
+    v = v * 10 + d;
   }
   if (v > max) return std::nullopt;
   return v;
@@ -126,6 +128,12 @@ Expected<Config, std::string> config_from_env() {
     auto ms = parse_uint(v, 3'600'000);
     if (!ms) return bad("SHUNT_EXIT_LINGER_MS", v, "use milliseconds from 0 to 3600000");
     c.exit_linger_ms = static_cast<uint32_t>(*ms);
+  }
+  if (const char* v = env("SHUNT_CONTROL")) {
+    std::string_view s(v);
+    if (s == "1" || s == "yes") c.control = true;
+    else if (s == "0" || s == "no") c.control = false;
+    else return bad("SHUNT_CONTROL", v, "use 1 to serve the control socket (shunt ss/stat/fault), or 0");
   }
   if (const char* v = env("SHUNT_SEED")) {
     auto s = parse_uint(v, UINT64_MAX);

@@ -37,6 +37,7 @@ struct Config {
   ForkPolicy fork = ForkPolicy::kParent;      // SHUNT_FORK
   uint32_t busy_poll_us = 0;                  // SHUNT_BUSY_POLL_US
   uint32_t exit_linger_ms = 2000;             // SHUNT_EXIT_LINGER_MS
+  bool control = true;                        // SHUNT_CONTROL
   std::optional<uint64_t> seed;               // SHUNT_SEED (default: from getrandom)
   bool stats_at_exit = false;                 // SHUNT_STATS=1: print the counters at exit
   FaultRuleSet faults;                        // SHUNT_FAULTS (docs/faults.md)

@@ -17,6 +17,8 @@ namespace shunt::preload {
 
 // The secret, or nullopt (with the reason in `why`) when the directory
 // cannot be used; the caller then keeps a per-process secret.
-std::optional<SipKey> host_tcp_secret(const std::string& dir, std::string& why);
+// On failure `why` says why; `refused` is set when a file exists but may
+// not be trusted (another owner, readable by others): worth a warning.
+std::optional<SipKey> host_tcp_secret(const std::string& dir, std::string& why, bool& refused);
 
 }  // namespace shunt::preload

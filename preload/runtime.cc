@@ -49,9 +49,13 @@ int move_high(int fd) {
 }
 
 [[noreturn]] void die(const std::string& line) {
-  std::fprintf(stderr, "%s\n", line.c_str());
+  // Every line the runtime prints starts with "shunt:" (the device
+  // openers' errors do not name the tool themselves).
+  const char* prefix = line.rfind("shunt:", 0) == 0 ? "" : "shunt: ";
+  std::fprintf(stderr, "%s%s\n", prefix, line.c_str());
   std::fflush(stderr);
-  _exit(1);
+  libc().exit_now(1);  // not the interposed _exit: there is no stack to close
+  __builtin_unreachable();
 }
 
 }  // namespace
@@ -186,9 +190,11 @@ int Runtime::start_locked() {
     // refused by a peer's TIME-WAIT (RFC 6191). With SHUNT_SEED they come
     // from the seed, which is as stable.
     std::string why;
-    sc.tcp_secret = host_tcp_secret(control::control_dir(), why);
+    bool refused = false;
+    sc.tcp_secret = host_tcp_secret(control::control_dir(), why, refused);
     if (!sc.tcp_secret) {
-      log(Config::LogLevel::kInfo, fmt::format("per-process TCP secret ({})", why));
+      log(refused ? Config::LogLevel::kWarn : Config::LogLevel::kInfo,
+          fmt::format("per-process TCP secret ({})", why));
     }
   }
   stack_ = std::make_unique<Stack>(*device_, *pool_, sc);
@@ -496,7 +502,9 @@ void Runtime::forget_stale(SocketFile* sf, int fd) {
 }
 
 void Runtime::exit_sockets() {
-  if (!started_ || !owns_stack_ || getpid() != owner_pid_) return;  // a vfork child, or not ours
+  // Not started, a failed start, a vfork child, or a fork child that left
+  // the stack to its parent: nothing to close.
+  if (!started_ || stack_ == nullptr || !owns_stack_ || getpid() != owner_pid_) return;
   if (exiting_.exchange(true)) return;
   int64_t limit_ms = config_.exit_linger_ms;
   const int64_t deadline = to_ns(now()) + limit_ms * 1'000'000;

@@ -48,7 +48,7 @@ control::Json fault_status(const RuleFaultDevice* dev) {
 }  // namespace
 
 void Runtime::start_control() {
-  if (const char* v = env("SHUNT_CONTROL"); v != nullptr && std::strcmp(v, "0") == 0) return;
+  if (!config_.control) return;
   comm_ = read_comm();
   auto server = control::ControlServer::start(control::control_dir(), getpid(),
                                               [this](std::string_view req) { return control_request(req); });

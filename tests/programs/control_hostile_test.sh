@@ -128,3 +128,16 @@ expect_refusal "a reply trickling one byte every 5 s" "no complete reply within 
 "$SHUNT" ss -p > "$WORK/all" 2>&1 || true
 grep -q "pid=$victim" "$WORK/all" && fail "shunt ss listed the planted socket of process $victim"
 pass "shunt ss without a PID skips the planted socket"
+
+# A TCP secret planted by another user in the shared directory is refused
+# loudly (a known secret would make the ISNs predictable, RFC 6528), and
+# the process runs on with a secret of its own.
+head -c 16 /dev/urandom > "$SHUNT_CONTROL_DIR/tcp-secret-0"
+chown nobody "$SHUNT_CONTROL_DIR/tcp-secret-0"
+chmod 600 "$SHUNT_CONTROL_DIR/tcp-secret-0"
+unshare -n "$SHUNT" --log warn -- /usr/bin/python3 -c "import socket; socket.socket()" 2> "$WORK/secret.err" ||
+  fail "a program with a planted secret did not run: $(cat "$WORK/secret.err")"
+grep -q "shunt\[[0-9]*\]: per-process TCP secret (.*tcp-secret-0 belongs to uid 65534, not to uid 0: refusing it" \
+  "$WORK/secret.err" || fail "no warning about the planted secret: $(cat "$WORK/secret.err")"
+[ "$(stat -c %U "$SHUNT_CONTROL_DIR/tcp-secret-0")" = nobody ] || fail "the planted file was replaced"
+pass "a planted tcp-secret is refused with a warning"

@@ -176,6 +176,8 @@ TEST(FaultRulesParse, ErrorsNameRuleColumnAndExpectation) {
   has("in drop after=soon", "column 15: expected a duration after 'after=' such as 50ms");
   has("in reorder=0", "expected a count of packets (reorder=1) or a hold time (reorder=20ms)");
   has("in truncate=big", "expected a frame length in bytes");
+  has("both truncate=0", "expected truncate=14 or more");
+  has("in truncate=13", "column 13: expected truncate=14 or more");
   has("in blackhole=0s", "expected a duration such as 3s after 'blackhole='");
   has("in drop frobnicate", "column 9: expected an action");
   has("in drop color=red", "column 9: expected a known key");
