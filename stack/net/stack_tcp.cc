@@ -454,6 +454,10 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
       if (sack) r.options.sack_permitted = true;
       uint32_t ms = static_cast<uint32_t>(to_ns(now) / 1'000'000 + ts_offset_for(t));
       uint32_t tsval = (ms & ~0x3fu) | ws | (sack ? 0x10u : 0u);
+      // Linux cookie_init_timestamp: the options in the low bits must not
+      // put the timestamp ahead of our clock, or the peer's PAWS (RFC 7323
+      // 5.3) would drop our first real segments, whose TSval is the clock.
+      if (static_cast<int32_t>(tsval - ms) > 0) tsval -= 0x40;
       r.options.timestamps = wire::TcpOptions::Timestamps{tsval, seg.options.timestamps->tsval};
     }
     ++stats_.tcp.SyncookiesSent;

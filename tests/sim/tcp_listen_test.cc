@@ -180,6 +180,8 @@ TEST_F(TcpListenTest, RealClientConnectsDuringASynFlood) {
   ASSERT_TRUE(server.send_to(a->socket, world, std::nullopt, lan.now()));
   lan.sim.run_for(100ms);
   EXPECT_EQ(read_all(client, c), "world");
+  // Nothing was dropped by the client's PAWS test and retransmitted.
+  EXPECT_EQ(server.stats().tcp.RetransSegs, 0u);
 }
 
 TEST_F(TcpListenTest, CookieHandshakeYieldsAnAcceptableConnectionWithTheCookiesMss) {
@@ -277,6 +279,56 @@ TEST_F(TcpListenTest, CookieWithTimestampsCarriesWindowScaleAndSack) {
   lan.sim.settle();
   EXPECT_TRUE(take_tcp().empty());
   EXPECT_EQ(server.tcp_info(a->socket, lan.now())->state, tcp::TcpState::kEstablished);
+}
+
+TEST_F(TcpListenTest, CookieTimestampNeverRunsAheadOfTheClock) {
+  // The cookie's SYN-ACK carries window scale and SACK in its TSval's low
+  // bits; whatever the clock's phase, TSval must not be ahead of the TSval
+  // the connection then sends, or the peer's PAWS drops the server's first
+  // data and waits for a retransmission (Linux cookie_init_timestamp).
+  ASSERT_NO_FATAL_FAILURE(listen(64));
+  flood(20000, 64);
+  for (uint16_t phase = 0; phase < 64; ++phase) {
+    lan.sim.run_for(1ms);
+    const uint16_t port = static_cast<uint16_t>(30000 + phase);
+    wire::TcpRepr syn = syn_from(port, SeqNum(7000));
+    syn.options.window_scale = 14;
+    syn.options.sack_permitted = true;
+    syn.options.timestamps = wire::TcpOptions::Timestamps{1000, 0};
+    raw_send(syn);
+    lan.sim.settle();
+    auto got = take_tcp();
+    ASSERT_EQ(got.size(), 1u);
+    const wire::TcpRepr synack = got[0].hdr;
+    ASSERT_TRUE(synack.options.timestamps);
+    wire::TcpRepr ack;
+    ack.src_port = port;
+    ack.seq = SeqNum(7001);
+    ack.ack = synack.seq + 1;
+    ack.flags = kAck;
+    ack.window = 1000;
+    ack.options.timestamps = wire::TcpOptions::Timestamps{1001, synack.options.timestamps->tsval};
+    raw_send(ack);
+    lan.sim.settle();
+    auto a = server.accept(listener, lan.now());
+    ASSERT_TRUE(a) << "phase " << phase;
+    ASSERT_TRUE(server.send_to(a->socket, bytes_of("x"), std::nullopt, lan.now()));
+    lan.sim.settle();
+    got = take_tcp();
+    ASSERT_EQ(got.size(), 1u) << "phase " << phase;
+    ASSERT_TRUE(got[0].hdr.options.timestamps);
+    EXPECT_LE(static_cast<int32_t>(synack.options.timestamps->tsval - got[0].hdr.options.timestamps->tsval), 0)
+        << "phase " << phase << ": cookie TSval " << synack.options.timestamps->tsval
+        << " is ahead of the first data's " << got[0].hdr.options.timestamps->tsval;
+    // The cookie still says window scale 14 and SACK.
+    auto info = server.tcp_info(a->socket, lan.now());
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->snd_wscale, 14);
+    EXPECT_TRUE(info->sack_ok);
+    ASSERT_TRUE(server.close(a->socket, lan.now()));
+    lan.sim.settle();
+    take_tcp();  // its FIN
+  }
 }
 
 TEST_F(TcpListenTest, ForgedCookieAckIsReset) {
