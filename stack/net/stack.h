@@ -217,7 +217,10 @@ class Stack {
   // readiness, and retires it when it is done.
   void tcp_after(tcp::TcpConnection* c, Instant now);
   void tcp_retire(tcp::TcpConnection* c);
-  void tcp_icmp_error(const tcp::FourTuple& t, Error e, bool fatal, bool frag_needed, uint16_t mtu,
+  // quoted_seq: the sequence number the ICMP error quotes (nullopt: the
+  // stack's own neighbour failure, nothing to validate).
+  void tcp_icmp_error(const tcp::FourTuple& t, std::optional<SeqNum> quoted_seq, Error e, bool fatal,
+                      bool frag_needed, uint16_t mtu,
                       Instant now);
   void run_tcp_timers(Instant now);
   TcpSocket* tcp(SocketId s);

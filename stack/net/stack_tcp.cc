@@ -549,12 +549,17 @@ void Stack::run_tcp_timers(Instant now) {
   tcp_due_.clear();
 }
 
-void Stack::tcp_icmp_error(const FourTuple& t, Error e, bool fatal, bool frag_needed, uint16_t mtu,
-                           Instant now) {
+void Stack::tcp_icmp_error(const FourTuple& t, std::optional<SeqNum> quoted_seq, Error e, bool fatal,
+                           bool frag_needed, uint16_t mtu, Instant now) {
   (void)fatal;  // TCP treats every ICMP error as soft once established
   auto it = conns_.find(t);
   if (it == conns_.end()) return;
   TcpConnection* c = it->second;
+  if (quoted_seq && !c->icmp_quote_in_window(*quoted_seq)) {
+    // RFC 5927 4.1 / RFC 5961: the quoted segment is not one in flight.
+    ++stats_.tcp.OutOfWindowIcmps;
+    return;
+  }
   c->icmp_error(e, mtu, frag_needed, now);
   tcp_after(c, now);
   flush(now);

@@ -116,6 +116,11 @@ class TcpConnection {
   // reported if the connection times out. Fragmentation needed lowers
   // the MSS (RFC 1191) and resends.
   void icmp_error(Error e, uint16_t next_hop_mtu, bool frag_needed, Instant now);
+  // Whether the sequence number an ICMP error quotes is one this connection
+  // sent and has not seen acknowledged: SND.UNA <= seq <= the highest
+  // SND.NXT (RFC 5927 4.1, Linux tcp_v4_err). Anything else is a forgery or
+  // very old.
+  bool icmp_quote_in_window(SeqNum seq) const { return snd_una_ <= seq && seq <= snd_max_; }
   Instant next_deadline() const;
   void on_timer(Instant now);
   std::vector<OutSegment>& outbox() { return outbox_; }

@@ -240,9 +240,11 @@ void TcpConnection::on_rto(Instant now) {
 
 void TcpConnection::icmp_error(Error e, uint16_t next_hop_mtu, bool frag_needed, Instant now) {
   if (frag_needed) {
-    // RFC 1191: a smaller path MTU: shrink segments and resend at once.
-    if (next_hop_mtu >= 68 && next_hop_mtu < mtu_) {
-      mtu_ = next_hop_mtu;
+    // RFC 1191: a smaller path MTU: shrink segments and resend at once,
+    // never below min_pmtu (Linux: a smaller one is taken as min_pmtu).
+    const uint32_t pmtu = std::max<uint32_t>(next_hop_mtu, cfg_.min_pmtu);
+    if (next_hop_mtu >= 68 && pmtu < mtu_) {
+      mtu_ = pmtu;
       recompute_mss();
       if (snd_una_ != snd_max_ && is_synchronized(state_)) {
         snd_nxt_ = snd_una_;

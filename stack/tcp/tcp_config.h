@@ -15,6 +15,10 @@ struct TcpConfig {
   // shunt has no autotuning yet and starts at 1 MiB each.)
   uint32_t rcvbuf = 1 << 20;
   uint32_t sndbuf = 1 << 20;
+  // The smallest path MTU an ICMP "fragmentation needed" may set (Linux
+  // net.ipv4.route.min_pmtu, 552): a forged MTU of 68 would otherwise cut
+  // every segment to a few bytes (RFC 5927 5.2: validate and bound it).
+  uint32_t min_pmtu = 552;
   // The most either may be set to (Linux tcp_rmem[2] / tcp_wmem[2]).
   uint32_t rcvbuf_max = 6291456;
   uint32_t sndbuf_max = 4194304;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "stack/base/bytes.h"
+#include "stack/wire/icmp.h"
 #include "stack/wire/tcp.h"
 #include "tests/support/frames.h"
 #include "tests/support/lan.h"
@@ -329,6 +331,69 @@ TEST_F(TcpListenTest, CookieTimestampNeverRunsAheadOfTheClock) {
     lan.sim.settle();
     take_tcp();  // its FIN
   }
+}
+
+TEST_F(TcpListenTest, FragNeededIsValidatedAndBounded) {
+  // RFC 5927 4.1 / 5.2: an ICMP "fragmentation needed" must quote a
+  // sequence number in flight, and no MTU below min_pmtu (552) is taken.
+  ASSERT_NO_FATAL_FAILURE(listen(8));
+  const uint16_t port = 40000;
+  raw_send(syn_from(port, SeqNum(100)));
+  lan.sim.settle();
+  auto got = take_tcp();
+  ASSERT_EQ(got.size(), 1u);
+  const SeqNum iss = got[0].hdr.seq;
+  wire::TcpRepr ack;
+  ack.src_port = port;
+  ack.seq = SeqNum(101);
+  ack.ack = iss + 1;
+  ack.flags = kAck;
+  ack.window = 65535;
+  raw_send(ack);
+  lan.sim.settle();
+  auto a = server.accept(listener, lan.now());
+  ASSERT_TRUE(a);
+  std::vector<uint8_t> data(3000, 'd');
+  ASSERT_TRUE(server.send_to(a->socket, data, std::nullopt, lan.now()));
+  lan.sim.settle();
+  take_tcp();  // in flight, never acknowledged
+  ASSERT_EQ(server.tcp_info(a->socket, lan.now())->snd_mss, 1460u);
+
+  // frag_needed(seq, mtu): the quote is our datagram's IP header and the
+  // first 8 bytes of its TCP header.
+  auto frag_needed = [&](SeqNum seq, uint16_t mtu) {
+    std::vector<uint8_t> quote(20 + 8);
+    wire::Ipv4Repr inner = ip_header(test_ip(2), kRawIp, wire::ip_proto::kTcp);
+    inner.payload_len = 1480;
+    inner.emit(quote);
+    store_be16(&quote[20], kPort);
+    store_be16(&quote[22], port);
+    store_be32(&quote[24], seq.value());
+    wire::IcmpRepr m;
+    m.type = wire::icmp_type::kDestUnreachable;
+    m.code = wire::icmp_code::kFragNeeded;
+    m.next_hop_mtu = mtu;
+    m.payload = quote;
+    raw.send(ip_frame(lan.pool, raw.mac(), test_mac(2), ip_header(kRawIp, test_ip(2), wire::ip_proto::kIcmp),
+                      icmp_message(m)),
+             lan.now());
+    lan.sim.settle();
+  };
+  // A quote outside SND.UNA..SND.NXT: ignored and counted.
+  frag_needed(iss + 100000, 576);
+  frag_needed(iss - 5, 576);
+  EXPECT_EQ(server.stats().tcp.OutOfWindowIcmps, 2u);
+  EXPECT_EQ(server.tcp_info(a->socket, lan.now())->snd_mss, 1460u);
+  // In flight, MTU 68: bounded to 552 (MSS 512), and the data is resent.
+  frag_needed(iss + 1, 68);
+  EXPECT_EQ(server.stats().tcp.OutOfWindowIcmps, 2u);
+  EXPECT_EQ(server.tcp_info(a->socket, lan.now())->snd_mss, 552u - 40u);
+  got = take_tcp();
+  ASSERT_FALSE(got.empty());
+  for (const auto& seg : got) EXPECT_LE(seg.payload.size(), 512u);
+  // A larger MTU later does not raise it back (RFC 1191: only decreases).
+  frag_needed(iss + 1, 1400);
+  EXPECT_EQ(server.tcp_info(a->socket, lan.now())->snd_mss, 512u);
 }
 
 TEST_F(TcpListenTest, ForgedCookieAckIsReset) {
