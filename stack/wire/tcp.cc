@@ -52,7 +52,14 @@ Expected<TcpOptions, DropReason> TcpOptions::parse(Bytes options) {
     if (options.size() - i < 2) return DropReason::kTcpBadOption;
     const size_t len = options[i + 1];
     if (len < 2 || len > options.size() - i) return DropReason::kTcpBadOption;
-    if (!length_ok(kind, len)) return DropReason::kTcpBadOption;
+    if (!length_ok(kind, len)) {
+      // A known option of the wrong length says nothing we can use; like
+      // Linux (tcp_parse_options checks opsize per kind) skip it by its
+      // length and keep the segment: a SYN with a bad MSS option still
+      // opens, with the default MSS.
+      i += len;
+      continue;
+    }
     const uint8_t* p = options.data() + i + 2;
     switch (kind) {
       case kMss:

@@ -281,7 +281,7 @@ TEST(WireTcp, RejectsOptionsRunningPastTheHeader) {
   EXPECT_EQ(TcpRepr::parse(s, kIpA, kIpB, false).error(), DropReason::kTcpBadOption);
 }
 
-TEST(WireTcp, RejectsWrongFixedOptionLengths) {
+TEST(WireTcp, IgnoresKnownOptionsOfTheWrongLength) {
   const std::vector<std::vector<uint8_t>> bad = {
       {2, 3, 5, 0},                                      // MSS length 3
       {2, 5, 5, 180, 0, 0, 0, 0},                        // MSS length 5
@@ -296,9 +296,24 @@ TEST(WireTcp, RejectsWrongFixedOptionLengths) {
       {5, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},             // SACK length 11
       {5, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1}  // SACK length 12
   };
-  for (const auto& opts : bad) {
-    EXPECT_EQ(parse_error(with_options(opts)), DropReason::kTcpBadOption)
-        << "kind " << int{opts[0]} << " len " << int{opts[1]};
+  // Linux tcp_parse_options: the option is ignored, the segment kept.
+  for (auto opts : bad) {
+    // A good window scale after it, parsed when the bad option's length
+    // ends exactly where its bytes do (else what follows is read as its
+    // length says: here padding and End of Option List).
+    const bool ws_follows = opts[1] == opts.size();
+    opts.insert(opts.end(), {3, 3, 7, 1});
+    std::vector<uint8_t> s = with_options(opts);
+    auto r = TcpRepr::parse(s, kIpA, kIpB, false);
+    ASSERT_TRUE(r) << "kind " << int{opts[0]} << " len " << int{opts[1]};
+    EXPECT_FALSE(r->options.mss) << "kind " << int{opts[0]} << " len " << int{opts[1]};
+    EXPECT_FALSE(r->options.timestamps) << "kind " << int{opts[0]} << " len " << int{opts[1]};
+    EXPECT_FALSE(r->options.sack_permitted) << "kind " << int{opts[0]} << " len " << int{opts[1]};
+    EXPECT_EQ(r->options.sack_count, 0) << "kind " << int{opts[0]} << " len " << int{opts[1]};
+    if (ws_follows) {
+      ASSERT_TRUE(r->options.window_scale) << "kind " << int{opts[0]} << " len " << int{opts[1]};
+      EXPECT_EQ(*r->options.window_scale, 7);
+    }
   }
 }
 
