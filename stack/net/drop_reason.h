@@ -37,6 +37,7 @@ namespace shunt {
   X(kFragOverlap, "IPv4 fragment overlaps another")                                 \
   X(kFragTooLarge, "reassembled datagram would exceed 65535 bytes")                 \
   X(kFragMemoryLimit, "fragment reassembly memory limit reached")                   \
+  X(kFragEvicted, "incomplete datagram evicted (oldest) to make room for new fragments") \
   X(kFragTimeout, "fragments of an incomplete datagram timed out")                  \
   X(kFragDfSet, "datagram larger than the MTU with DF set")                         \
   /* ICMP */                                                                        \

@@ -8,6 +8,39 @@ namespace shunt {
 void Reassembler::drop(std::map<Key, Datagram>::iterator it) {
   memory_ -= it->second.memory;
   datagrams_.erase(it);
+  if (datagrams_.empty()) order_.clear();
+}
+
+bool Reassembler::evict_oldest(const Key& keep) {
+  for (auto o = order_.begin(); o != order_.end();) {
+    auto it = datagrams_.find(o->second);
+    if (it == datagrams_.end() || it->second.serial != o->first) {
+      o = order_.erase(o);  // completed or timed out already
+      continue;
+    }
+    if (o->second == keep) {
+      ++o;
+      continue;
+    }
+    order_.erase(o);
+    drop(it);
+    ++evicted_;
+    return true;
+  }
+  return false;
+}
+
+void Reassembler::note_created(uint64_t serial, const Key& key) {
+  order_.emplace_back(serial, key);
+  // Entries of datagrams that completed or timed out stay until met;
+  // rebuild the list when they outnumber the live ones, so it stays
+  // proportional to what is held.
+  if (order_.size() > 2 * datagrams_.size() + 64) {
+    order_.clear();
+    for (const auto& [k, d] : datagrams_) order_.emplace_back(d.serial, k);
+    std::sort(order_.begin(), order_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
 }
 
 Expected<std::optional<Reassembler::Complete>, DropReason> Reassembler::add(
@@ -22,10 +55,15 @@ Expected<std::optional<Reassembler::Complete>, DropReason> Reassembler::add(
   Key key{hdr.src.value(), hdr.dst.value(), hdr.ident, hdr.protocol};
   auto it = datagrams_.find(key);
   if (it == datagrams_.end()) {
-    if (datagrams_.size() >= cfg_.max_datagrams) return DropReason::kFragMemoryLimit;
+    while (datagrams_.size() >= cfg_.max_datagrams) {
+      if (!evict_oldest(key)) return DropReason::kFragMemoryLimit;
+    }
     Datagram d;
     d.deadline = now + cfg_.timeout;
+    d.serial = next_serial_++;
+    const uint64_t serial = d.serial;
     it = datagrams_.emplace(key, std::move(d)).first;
+    note_created(serial, key);
   }
   Datagram& d = it->second;
 
@@ -57,9 +95,13 @@ Expected<std::optional<Reassembler::Complete>, DropReason> Reassembler::add(
   }
 
   size_t c = cost(payload);
-  if (memory_ + c > cfg_.memory_limit) {
-    drop(it);
-    return DropReason::kFragMemoryLimit;
+  while (memory_ + c > cfg_.memory_limit) {
+    if (!evict_oldest(key)) {
+      drop(it);
+      return DropReason::kFragMemoryLimit;
+    }
+    // Eviction never removes this datagram, but may move the map's nodes:
+    // std::map iterators stay valid across other erasures.
   }
   if (offset == 0) {
     d.first_header = hdr;

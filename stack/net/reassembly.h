@@ -3,13 +3,18 @@
 // Datagrams are keyed by (src, dst, protocol, identification). Fragments
 // are kept as they arrived (no copy) until the datagram is complete, then
 // copied once into one buffer. Bounded: a memory limit on held fragment
-// bytes and a limit on datagrams in progress; an incomplete datagram is
+// bytes and a limit on datagrams in progress; when either is reached the
+// oldest incomplete datagrams are evicted to make room (Linux's LRU
+// evictor), so fragments that will never complete cannot block a
+// legitimate datagram for the whole timeout; an incomplete datagram is
 // dropped after the timeout. A fragment that partly overlaps another drops
 // the whole datagram (overlaps are how fragment attacks work, and Linux
 // does the same since CVE-2018-5391); an exact duplicate is ignored.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <utility>
 #include <map>
 #include <optional>
 #include <vector>
@@ -51,6 +56,9 @@ class Reassembler {
   Instant next_deadline() const;
   size_t datagrams() const { return datagrams_.size(); }
   size_t memory_used() const { return memory_; }
+  // Incomplete datagrams evicted (oldest first) to make room since the
+  // last call; the caller counts them.
+  uint64_t take_evicted() { return std::exchange(evicted_, 0); }
 
  private:
   struct Key {
@@ -72,14 +80,23 @@ class Reassembler {
     uint32_t received = 0;              // payload bytes held
     size_t memory = 0;
     Instant deadline;
+    uint64_t serial = 0;  // creation order, for eviction
   };
 
   void drop(std::map<Key, Datagram>::iterator it);
+  // Evicts the oldest datagram other than `keep`; false if there is none.
+  bool evict_oldest(const Key& keep);
+  void note_created(uint64_t serial, const Key& key);
   static size_t cost(const PacketBuffer& b) { return b.size() + b.headroom() + b.tailroom(); }
 
   ReassemblyConfig cfg_;
   BufferPool& pool_;
   std::map<Key, Datagram> datagrams_;
+  // Creation order (serial, key); entries of datagrams already gone are
+  // skipped when met.
+  std::deque<std::pair<uint64_t, Key>> order_;
+  uint64_t next_serial_ = 0;
+  uint64_t evicted_ = 0;
   size_t memory_ = 0;
 };
 

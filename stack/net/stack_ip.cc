@@ -64,6 +64,10 @@ void Stack::ip_input(PacketBuffer packet, Instant now, bool loopback) {
   if (hdr->is_fragment()) {
     ++stats_.ip.ReasmReqds;
     auto done = reasm_.add(*hdr, std::move(packet), now);
+    for (uint64_t n = reasm_.take_evicted(); n > 0; --n) {
+      ++stats_.ip.ReasmFails;  // Linux counts an evicted queue as a failure
+      count_drop(stats_, DropReason::kFragEvicted);
+    }
     if (!done) {
       ++stats_.ip.ReasmFails;
       return count_drop(stats_, done.error());

@@ -195,16 +195,28 @@ TEST_F(ReassemblyTest, MissingFragmentTimesOutAndFreesMemory) {
   EXPECT_EQ(icmp->code, wire::icmp_code::kReassemblyTimeExceeded);
 }
 
-TEST_F(ReassemblyTest, MemoryIsBounded) {
-  // Many incomplete datagrams: held bytes never pass the limit.
-  for (uint16_t id = 100; id < 3100; ++id) {
+TEST_F(ReassemblyTest, MemoryIsBoundedAndTheOldestAreEvicted) {
+  // Many incomplete datagrams (never completed, as in a fragment flood):
+  // held bytes and datagrams never pass the limits, the oldest are
+  // evicted to make room, and a legitimate fragmented datagram arriving
+  // during the flood is reassembled at once instead of being refused for
+  // the whole 30 s timeout.
+  for (uint16_t id = 100; id < 20100; ++id) {
     auto f = fragments(dgram, 1000, id);
     send_ip(f[0].first, f[0].second);
     ASSERT_LE(stack.reassembler().memory_used(), stack.config().reassembly.memory_limit);
+    ASSERT_LE(stack.reassembler().datagrams(), stack.config().reassembly.max_datagrams);
   }
-  EXPECT_GT(stack.stats().drop_count(DropReason::kFragMemoryLimit), 0u);
+  const uint64_t evicted = stack.stats().drop_count(DropReason::kFragEvicted);
+  EXPECT_GT(evicted, 18000u);
+  EXPECT_EQ(stack.stats().drop_count(DropReason::kFragMemoryLimit), 0u);
+  const uint64_t delivered = stack.stats().ip.ReasmOKs;
+  for (const auto& [hdr, data] : fragments(dgram, 1000, 60000)) send_ip(hdr, data);
+  EXPECT_EQ(stack.stats().ip.ReasmOKs, delivered + 1);
+  EXPECT_TRUE(received_intact());
   lan.sim.run_for(31s);
   EXPECT_EQ(stack.reassembler().memory_used(), 0u);
+  EXPECT_EQ(stack.reassembler().datagrams(), 0u);
 }
 
 TEST_F(ReassemblyTest, BadFragmentsAreRejected) {
