@@ -186,6 +186,14 @@ class Runtime {
   // Exit's second half: the stack thread sends; wait until nothing is in
   // flight or the deadline (CLOCK_MONOTONIC ns) passes.
   void linger_until(int64_t deadline_ns);
+  // Whether to return freed heap memory to the system now (lock held):
+  // after many connections closed (runtime.cc).
+  bool trim_due(Instant t);
+  static constexpr size_t kTrimAfterCloses = 256;
+  size_t last_conns_ = 0;
+  size_t closed_since_trim_ = 0;
+  bool trim_pending_ = false;
+  Instant last_trim_{};
   // The runtime's fds are gone (lock held): log once, wake every waiter.
   void lose_device(const std::string& why);
   // Drops a stale mapping of `fd` (see drop_if_stale), lock held.
