@@ -57,8 +57,7 @@ class ReuseportGroups {
   // Linux reuseport_select_sock_by_hash: start at reciprocal_scale(hash,
   // n) and take the first member `eligible` accepts (UDP skips connected
   // members), wrapping around once. A default SocketId when none is.
-  SocketId select(const Key& k, uint32_t hash,
-                  const std::function<bool(SocketId)>& eligible) const;
+  SocketId select(const Key& k, uint32_t hash, const std::function<bool(SocketId)>& eligible) const;
 
  private:
   SipKey key_;

@@ -78,7 +78,8 @@ bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck w
   for (auto it = lo; it != hi; ++it) {
     const TcpSocket* o = tcp(it->second);
     if (o == nullptr || o == &sock || !overlaps(o->local.addr)) continue;
-    if (autobind || !may_share(me, {o->reuse_addr, o->reuse_port, o->uid, o->listening})) return true;
+    const PortUser other{o->reuse_addr, o->reuse_port, o->uid, o->listening};
+    if (autobind || !may_share(me, other)) return true;
   }
   // Connections still using the port (TIME-WAIT, orphans, accepted
   // children) with the flags of the socket they came from; Linux keeps
@@ -96,8 +97,9 @@ Result<> Stack::tcp_bind(SocketId s, TcpSocket& t, Endpoint local) {
   if (t.bound || t.conn || t.listening) return Error::kInval;
   if (!local.addr.is_unspecified() && !is_our_address(local.addr)) return Error::kAddrNotAvail;
   if (local.port == 0) {
-    auto port = ports_.pick_random(
-        [&](uint16_t p) { return tcp_port_conflict(t, Endpoint{local.addr, p}, PortCheck::kAutobind); });
+    auto port = ports_.pick_random([&](uint16_t p) {
+      return tcp_port_conflict(t, Endpoint{local.addr, p}, PortCheck::kAutobind);
+    });
     if (!port) return Error::kAddrInUse;
     local.port = *port;
   } else if (tcp_port_conflict(t, local, PortCheck::kBind)) {

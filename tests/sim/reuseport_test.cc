@@ -28,11 +28,17 @@ class TcpReuseportBind : public ::testing::Test {
 
   SocketId open(bool reuse_port, bool reuse_addr = false, uint32_t uid = 0) {
     SocketId s = *st.tcp_open(uid);
-    if (reuse_port) EXPECT_TRUE(st.set_option(s, SockOpt::kReusePort, 1));
-    if (reuse_addr) EXPECT_TRUE(st.set_option(s, SockOpt::kReuseAddr, 1));
+    if (reuse_port) {
+      EXPECT_TRUE(st.set_option(s, SockOpt::kReusePort, 1));
+    }
+    if (reuse_addr) {
+      EXPECT_TRUE(st.set_option(s, SockOpt::kReuseAddr, 1));
+    }
     return s;
   }
-  Result<> bind(SocketId s, uint16_t port, Ipv4Address a = test_ip(1)) { return st.bind(s, {a, port}); }
+  Result<> bind(SocketId s, uint16_t port, Ipv4Address a = test_ip(1)) {
+    return st.bind(s, {a, port});
+  }
   Result<> listen(SocketId s) { return st.listen(s, 16, lan.now()); }
 
   Lan lan;
@@ -150,7 +156,9 @@ class TcpReuseport : public ::testing::Test {
   SocketId listener(bool reuse_port = true, Ipv4Address addr = Ipv4Address::any(),
                     uint16_t port = kPort) {
     SocketId l = *server.tcp_open();
-    if (reuse_port) EXPECT_TRUE(server.set_option(l, SockOpt::kReusePort, 1));
+    if (reuse_port) {
+      EXPECT_TRUE(server.set_option(l, SockOpt::kReusePort, 1));
+    }
     EXPECT_TRUE(server.bind(l, {addr, port}));
     EXPECT_TRUE(server.listen(l, 128, lan.now()));
     return l;
@@ -297,7 +305,8 @@ TEST_F(TcpReuseport, ConnectedClientsShareALocalPort) {
   EXPECT_EQ(*client.take_error(c1), std::nullopt);
   EXPECT_EQ(*client.take_error(c2), std::nullopt);
   // Without the flag, the port is taken.
-  EXPECT_EQ(client.bind(*client.tcp_open(), {Ipv4Address::any(), 42000}).error(), Error::kAddrInUse);
+  EXPECT_EQ(client.bind(*client.tcp_open(), {Ipv4Address::any(), 42000}).error(),
+            Error::kAddrInUse);
 }
 
 TEST_F(TcpReuseport, TimeWaitHoldsThePortWithItsFlags) {
@@ -305,8 +314,12 @@ TEST_F(TcpReuseport, TimeWaitHoldsThePortWithItsFlags) {
   SocketId l = listener(false);
   auto open_bound = [&](bool rp, bool ra, uint16_t port, uint32_t uid = 0) {
     SocketId c = *client.tcp_open(uid);
-    if (rp) EXPECT_TRUE(client.set_option(c, SockOpt::kReusePort, 1));
-    if (ra) EXPECT_TRUE(client.set_option(c, SockOpt::kReuseAddr, 1));
+    if (rp) {
+      EXPECT_TRUE(client.set_option(c, SockOpt::kReusePort, 1));
+    }
+    if (ra) {
+      EXPECT_TRUE(client.set_option(c, SockOpt::kReuseAddr, 1));
+    }
     auto r = client.bind(c, {Ipv4Address::any(), port});
     return std::make_pair(c, r);
   };
@@ -314,7 +327,8 @@ TEST_F(TcpReuseport, TimeWaitHoldsThePortWithItsFlags) {
     auto [c, r] = open_bound(rp, false, port);
     ASSERT_TRUE(r);
     EXPECT_EQ(client.connect(c, {test_ip(2), kPort}, lan.now()).error(), Error::kInProgress);
-    ASSERT_TRUE(lan.sim.run_until([&] { return (*client.readiness(c) & readiness::kWritable) != 0; }, 5s));
+    ASSERT_TRUE(
+        lan.sim.run_until([&] { return (*client.readiness(c) & readiness::kWritable) != 0; }, 5s));
     std::vector<SocketId> accepted;
     ASSERT_EQ(accept_all(l, &accepted).size(), 1u);
     ASSERT_TRUE(client.close(c, lan.now()));
@@ -423,8 +437,12 @@ class UdpReuseport : public ::testing::Test {
 TEST_F(UdpReuseport, BindConflictsMatchLinux) {
   auto open = [&](bool rp, bool ra = false, uint32_t uid = 0) {
     SocketId s = *server.udp_open(uid);
-    if (rp) EXPECT_TRUE(server.set_option(s, SockOpt::kReusePort, 1));
-    if (ra) EXPECT_TRUE(server.set_option(s, SockOpt::kReuseAddr, 1));
+    if (rp) {
+      EXPECT_TRUE(server.set_option(s, SockOpt::kReusePort, 1));
+    }
+    if (ra) {
+      EXPECT_TRUE(server.set_option(s, SockOpt::kReuseAddr, 1));
+    }
     return s;
   };
   auto bind = [&](SocketId s, uint16_t port, Ipv4Address a = test_ip(2)) {

@@ -12,7 +12,9 @@
 namespace shunt {
 namespace {
 
-SocketId sock(uint32_t n) { return SocketId{n, 1}; }
+SocketId sock(uint32_t n) {
+  return SocketId{n, 1};
+}
 const ReuseportGroups::Key kKey{wire::ip_proto::kUdp, {Ipv4Address(198, 18, 0, 2), 53}, 0};
 
 TEST(ReuseportGroups, KeyIsExactAddressPortProtocolAndUid) {
@@ -39,7 +41,8 @@ TEST(ReuseportGroups, LeaverSlotTakesTheLastMember) {
   g.join(kKey, sock(2));  // joining twice changes nothing
   g.leave(kKey, sock(2));
   auto m = g.members(kKey);
-  EXPECT_EQ(std::vector<SocketId>(m.begin(), m.end()), (std::vector<SocketId>{sock(1), sock(4), sock(3)}));
+  EXPECT_EQ(std::vector<SocketId>(m.begin(), m.end()),
+            (std::vector<SocketId>{sock(1), sock(4), sock(3)}));
   g.leave(kKey, sock(9));  // not a member
   EXPECT_EQ(g.members(kKey).size(), 3u);
   for (uint32_t i : {1u, 3u, 4u}) g.leave(kKey, sock(i));
