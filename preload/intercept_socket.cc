@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <cstdarg>
 #include <cstdio>
@@ -139,7 +140,10 @@ SHUNT_EXPORT int socket(int domain, int type, int protocol) noexcept {
   }
   int fd = new_placeholder();
   if (fd < 0) return -1;
-  auto id = base == SOCK_STREAM ? rt.stack().tcp_open() : rt.stack().udp_open();
+  // The owner uid SO_REUSEPORT compares is fixed here, at creation, as
+  // Linux's sock_i_uid (a socket made before seteuid keeps the old uid).
+  const uint32_t uid = geteuid();
+  auto id = base == SOCK_STREAM ? rt.stack().tcp_open(uid) : rt.stack().udp_open(uid);
   rt.add_socket(*id, domain, base, fd, (type & SOCK_NONBLOCK) != 0);
   return fd;
 }
@@ -343,6 +347,7 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
     if (get_int(optval, optlen, &v) < 0) return -1;
     switch (name) {
       case SO_REUSEADDR: return set(SockOpt::kReuseAddr, v);
+      case SO_REUSEPORT: return set(SockOpt::kReusePort, v);
       case SO_BROADCAST: return set(SockOpt::kBroadcast, v);
       case SO_RCVBUF: return set(SockOpt::kRcvBuf, v);
       case SO_SNDBUF: return set(SockOpt::kSndBuf, v);
@@ -441,6 +446,7 @@ SHUNT_EXPORT int getsockopt(int fd, int level, int name, void* optval, socklen_t
         return put_opt<int>(optval, optlen, i && i->state == tcp::TcpState::kListen ? 1 : 0);
       }
       case SO_REUSEADDR: return get(SockOpt::kReuseAddr);
+      case SO_REUSEPORT: return get(SockOpt::kReusePort);
       case SO_BROADCAST: return get(SockOpt::kBroadcast);
       case SO_RCVBUF: return get(SockOpt::kRcvBuf);
       case SO_SNDBUF: return get(SockOpt::kSndBuf);

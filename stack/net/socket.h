@@ -52,6 +52,8 @@ enum class SockOpt : uint8_t {
   kLinger,       // SO_LINGER: seconds, or -1 for off
   kQuickAck,     // TCP_QUICKACK
   kUserTimeout,  // TCP_USER_TIMEOUT, milliseconds
+  // Added last so the fuzz targets' option numbers keep their meaning.
+  kReusePort,  // SO_REUSEPORT (stack/net/reuseport.h), TCP and UDP
 };
 
 }  // namespace shunt

@@ -8,6 +8,17 @@
 
 namespace shunt {
 
+namespace {
+
+// The SO_REUSEPORT flow hash key comes from the seed through a generator of
+// its own, so that adding it changed no other random choice of the stack.
+SipKey reuseport_key(uint64_t seed) {
+  Rng r(seed ^ 0x7265757365706f72);  // "reusepor"
+  return {r.next(), r.next()};
+}
+
+}  // namespace
+
 Stack::Stack(NetDevice& device, BufferPool& pool, const StackConfig& config)
     : device_(device),
       pool_(pool),
@@ -21,6 +32,7 @@ Stack::Stack(NetDevice& device, BufferPool& pool, const StackConfig& config)
       icmp_errors_(config.icmp.errors_per_sec, config.icmp.error_burst),
       ident_key_{rng_.next(), rng_.next()},
       ident_buckets_(2048),
+      reuseport_(reuseport_key(config.seed)),
       isn_(rng_),
       cookies_(rng_),
       ts_key_{rng_.next(), rng_.next()} {
@@ -130,18 +142,20 @@ Result<SocketId> Stack::open_slot() {
   return SocketId{slot, slots_[slot].generation};
 }
 
-Result<SocketId> Stack::udp_open() {
+Result<SocketId> Stack::udp_open(uint32_t uid) {
   auto id = open_slot();
   auto u = std::make_unique<UdpSocket>();
+  u->uid = uid;
   u->rcvbuf = cfg_.udp.rcvbuf;
   u->sndbuf = cfg_.udp.sndbuf;
   slots_[id->slot].udp = std::move(u);
   return id;
 }
 
-Result<SocketId> Stack::tcp_open() {
+Result<SocketId> Stack::tcp_open(uint32_t uid) {
   auto id = open_slot();
   slots_[id->slot].tcp = std::make_unique<TcpSocket>();
+  slots_[id->slot].tcp->uid = uid;
   return id;
 }
 

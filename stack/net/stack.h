@@ -26,6 +26,7 @@
 #include "stack/net/device.h"
 #include "stack/net/ports.h"
 #include "stack/net/reassembly.h"
+#include "stack/net/reuseport.h"
 #include "stack/net/route.h"
 #include "stack/net/socket_list.h"
 #include "stack/net/socket.h"
@@ -96,8 +97,11 @@ class Stack {
   void take_ready_changes(std::vector<SocketId>& out);
 
   // ---- socket API (errors as Linux gives them: udp(7), tcp(7)) ----------
-  Result<SocketId> udp_open();
-  Result<SocketId> tcp_open();
+  // `uid` is the creating process's effective uid (Linux sock_i_uid: the
+  // socket's owner, fixed when it is created): SO_REUSEPORT lets only
+  // sockets of one uid share a port. The stack never asks who is calling.
+  Result<SocketId> udp_open(uint32_t uid = 0);
+  Result<SocketId> tcp_open(uint32_t uid = 0);
   Result<> bind(SocketId s, Endpoint local);
   // UDP: sets the peer. TCP: starts the handshake and returns kInProgress
   // (the caller waits for kWritable, then reads take_error()), or kIsConn,
@@ -202,6 +206,8 @@ class Stack {
   Result<> udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> remote);
   bool udp_port_conflict(const UdpSocket& u, Endpoint local) const;
   void udp_unhash(SocketId s, UdpSocket& u);
+  void udp_reuseport_join(SocketId s, UdpSocket& u);
+  void udp_reuseport_leave(SocketId s, UdpSocket& u);
   void mark_changed(SocketId s);
   Result<SocketId> open_slot();
 
@@ -225,9 +231,15 @@ class Stack {
   void run_tcp_timers(Instant now);
   TcpSocket* tcp(SocketId s);
   const TcpSocket* tcp(SocketId s) const;
-  TcpSocket* find_listener(Endpoint local);
-  SocketId find_listener_id(Endpoint local) const;
-  bool tcp_port_conflict(const TcpSocket& sock, Endpoint local) const;
+  // The listener a new connection for `t` goes to: one bound to the
+  // address before a wildcard one, and within a SO_REUSEPORT group the
+  // member the flow hash picks.
+  SocketId find_listener_id(const tcp::FourTuple& t) const;
+  // Why a port is checked (Linux inet_csk_get_port): bind() and listen()
+  // relax the rules for SO_REUSEADDR / SO_REUSEPORT; bind(port 0) wants a
+  // port nobody uses (inet_csk_find_open_port).
+  enum class PortCheck : uint8_t { kBind, kAutobind };
+  bool tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck why) const;
   Result<> tcp_bind(SocketId s, TcpSocket& t, Endpoint local);
   Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
   Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
@@ -269,6 +281,7 @@ class Stack {
   size_t live_sockets_ = 0;
   uint64_t bind_counter_ = 0;
   std::unordered_multimap<uint16_t, SocketId> udp_ports_;
+  ReuseportGroups reuseport_;
   std::vector<SocketId> changed_;
   std::vector<EchoReply> echo_replies_;
   Instant last_now_{};

@@ -26,6 +26,32 @@ constexpr uint32_t kMinSndBuf = 4608;
 
 bool ts_newer(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 
+// The bind flags of one user of a port, a socket or a connection.
+struct PortUser {
+  bool reuse_addr = false;
+  bool reuse_port = false;
+  uint32_t uid = 0;
+  bool listening = false;
+  bool time_wait = false;
+};
+
+// Linux inet_bind_conflict (net/ipv4/inet_connection_sock.c) with
+// relax = reuseport_ok = true, as bind() and listen() call it: `sk` may
+// share the port with `o` (whose address overlaps) when both have
+// SO_REUSEADDR and `o` is not listening, or both have SO_REUSEPORT and one
+// owner uid (any uid when `o` is in TIME-WAIT).
+bool may_share(const PortUser& sk, const PortUser& o) {
+  if (sk.reuse_addr && o.reuse_addr && !o.listening) return true;
+  return sk.reuse_port && o.reuse_port && (o.time_wait || sk.uid == o.uid);
+}
+
+// A child takes its listener's flags (Linux sk_clone_lock).
+void inherit_bind_flags(TcpConnection& c, const TcpSocket& l) {
+  c.reuse_addr = l.reuse_addr;
+  c.reuse_port = l.reuse_port;
+  c.uid = l.uid;
+}
+
 }  // namespace
 
 uint64_t Stack::ts_offset_for(const FourTuple& t) const {
@@ -40,24 +66,29 @@ uint64_t Stack::ts_offset_for(const FourTuple& t) const {
 
 // ---- binding --------------------------------------------------------------
 
-bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local) const {
+bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck why) const {
   auto overlaps = [&](Ipv4Address a) {
     return a.is_unspecified() || local.addr.is_unspecified() || a == local.addr;
   };
+  // bind(port 0) takes no port anyone uses, whatever the flags (Linux
+  // inet_csk_find_open_port: relax = false, reuseport_ok = false).
+  const bool autobind = why == PortCheck::kAutobind;
+  const PortUser me{sock.reuse_addr, sock.reuse_port, sock.uid};
   auto [lo, hi] = tcp_ports_.equal_range(local.port);
   for (auto it = lo; it != hi; ++it) {
     const TcpSocket* o = tcp(it->second);
     if (o == nullptr || o == &sock || !overlaps(o->local.addr)) continue;
-    // Linux inet_csk_bind_conflict: SO_REUSEADDR on both, and the other
-    // not listening.
-    if (!(sock.reuse_addr && o->reuse_addr && !o->listening)) return true;
+    const PortUser other{o->reuse_addr, o->reuse_port, o->uid, o->listening};
+    if (autobind || !may_share(me, other)) return true;
   }
   // Connections still using the port (TIME-WAIT, orphans, accepted
-  // children): only SO_REUSEADDR may bind over them.
-  if (!sock.reuse_addr) {
-    for (const auto& [t, c] : conns_) {
-      if (t.local.port == local.port && overlaps(t.local.addr)) return true;
-    }
+  // children) with the flags of the socket they came from; Linux keeps
+  // them on the port's bind bucket too.
+  for (const auto& [t, c] : conns_) {
+    if (t.local.port != local.port || !overlaps(t.local.addr)) continue;
+    const PortUser o{c->reuse_addr, c->reuse_port, c->uid, false,
+                     c->state() == TcpState::kTimeWait};
+    if (autobind || !may_share(me, o)) return true;
   }
   return false;
 }
@@ -66,11 +97,12 @@ Result<> Stack::tcp_bind(SocketId s, TcpSocket& t, Endpoint local) {
   if (t.bound || t.conn || t.listening) return Error::kInval;
   if (!local.addr.is_unspecified() && !is_our_address(local.addr)) return Error::kAddrNotAvail;
   if (local.port == 0) {
-    auto port = ports_.pick_random(
-        [&](uint16_t p) { return tcp_port_conflict(t, Endpoint{local.addr, p}); });
+    auto port = ports_.pick_random([&](uint16_t p) {
+      return tcp_port_conflict(t, Endpoint{local.addr, p}, PortCheck::kAutobind);
+    });
     if (!port) return Error::kAddrInUse;
     local.port = *port;
-  } else if (tcp_port_conflict(t, local)) {
+  } else if (tcp_port_conflict(t, local, PortCheck::kBind)) {
     return Error::kAddrInUse;
   }
   t.local = local;
@@ -80,6 +112,10 @@ Result<> Stack::tcp_bind(SocketId s, TcpSocket& t, Endpoint local) {
 }
 
 void Stack::tcp_unbind(SocketId s, TcpSocket& t) {
+  if (t.in_reuseport_group) {
+    reuseport_.leave({wire::ip_proto::kTcp, t.local, t.uid}, s);  // reuseport_detach_sock
+    t.in_reuseport_group = false;
+  }
   if (!t.bound) return;
   auto [lo, hi] = tcp_ports_.equal_range(t.local.port);
   for (auto it = lo; it != hi; ++it) {
@@ -139,6 +175,9 @@ Result<> Stack::tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant n
                                               ts_offset_for(tuple), now);
   TcpConnection* c = conn.get();
   c->owner = s.raw();
+  c->reuse_addr = t.reuse_addr;
+  c->reuse_port = t.reuse_port;
+  c->uid = t.uid;
   conns_[tuple] = c;
   t.conn = std::move(conn);
   ++stats_.tcp.ActiveOpens;
@@ -157,15 +196,15 @@ Result<> Stack::listen(SocketId s, int backlog, Instant now) {
     if (auto r = tcp_bind(s, *t, Endpoint{Ipv4Address::any(), 0}); !r) return r;
   }
   if (!t->listening) {
-    // Another listener on an overlapping address and port (no SO_REUSEPORT).
-    auto [lo, hi] = tcp_ports_.equal_range(t->local.port);
-    for (auto it = lo; it != hi; ++it) {
-      const TcpSocket* o = tcp(it->second);
-      if (o == nullptr || o == t || !o->listening) continue;
-      if (o->local.addr.is_unspecified() || t->local.addr.is_unspecified() ||
-          o->local.addr == t->local.addr) {
-        return Error::kAddrInUse;
-      }
+    // Linux inet_csk_listen_start checks the port again: another listener
+    // on an overlapping address is a conflict unless both have
+    // SO_REUSEPORT and one uid (SO_REUSEADDR does not let two listen).
+    if (tcp_port_conflict(*t, t->local, PortCheck::kBind)) return Error::kAddrInUse;
+    if (t->reuse_port) {
+      // inet_hash -> inet_reuseport_add_sock: join the group of this exact
+      // address and port, or start it.
+      reuseport_.join({wire::ip_proto::kTcp, t->local, t->uid}, s);
+      t->in_reuseport_group = true;
     }
   }
   // Linux: the backlog is clamped to somaxconn (a negative one too).
@@ -193,6 +232,11 @@ Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
   t.local = c->tuple().local;
   t.opts = l->opts;
   t.linger = l->linger;
+  // Linux sk_clone_lock copies the listener's flags into the child
+  // (getsockopt shows them on the accepted socket).
+  t.reuse_addr = l->reuse_addr;
+  t.reuse_port = l->reuse_port;
+  t.uid = l->uid;
   c->owner = id->raw();
   c->parent = 0;
   c->in_accept_queue = false;
@@ -237,6 +281,9 @@ Result<> Stack::tcp_close(SocketId s, TcpSocket& t, Instant now) {
     t.accept_queue.clear();
     t.syn_queue = 0;
     t.listening = false;
+    // The other members of a SO_REUSEPORT group keep serving; the
+    // connections this one had queued are reset above, not handed to them
+    // (Linux with net.ipv4.tcp_migrate_req = 0, the default).
   }
   if (t.conn) {
     TcpConnection* c = t.conn.get();
@@ -322,7 +369,7 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
       auto ts = c->ts_recent();
       bool newer = (ts && seg->options.timestamps) ? ts_newer(seg->options.timestamps->tsval, *ts)
                                                    : seg->seq > c->rcv_nxt();
-      SocketId lid = find_listener_id(t.local);
+      SocketId lid = find_listener_id(t);
       if (newer && lid.generation != 0) {
         ++stats_.tcp.TimeWaitRecycled;
         tcp_retire(c);
@@ -344,7 +391,7 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
     tcp_after(c, now);
     return;
   }
-  SocketId lid = find_listener_id(t.local);
+  SocketId lid = find_listener_id(t);
   if (lid.generation != 0) {
     tcp_listen_input(lid, *tcp(lid), t, *seg, data, now);
     return;
@@ -353,22 +400,29 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
   tcp_send_reset_for(t, *seg, static_cast<uint32_t>(data.size()), now);
 }
 
-SocketId Stack::find_listener_id(Endpoint local) const {
-  // A listener bound to the address wins over a wildcard one.
-  SocketId wildcard{};
-  auto [lo, hi] = tcp_ports_.equal_range(local.port);
+SocketId Stack::find_listener_id(const FourTuple& t) const {
+  // A listener bound to the address wins over a wildcard one (Linux
+  // __inet_lookup_listener looks up the address, then INADDR_ANY).
+  SocketId found{}, wildcard{};
+  auto [lo, hi] = tcp_ports_.equal_range(t.local.port);
   for (auto it = lo; it != hi; ++it) {
-    const TcpSocket* t = tcp(it->second);
-    if (t == nullptr || !t->listening) continue;
-    if (t->local.addr == local.addr) return it->second;
-    if (t->local.addr.is_unspecified()) wildcard = it->second;
+    const TcpSocket* l = tcp(it->second);
+    if (l == nullptr || !l->listening) continue;
+    if (l->local.addr == t.local.addr) {
+      found = it->second;
+      break;
+    }
+    if (l->local.addr.is_unspecified()) wildcard = it->second;
   }
-  return wildcard;
-}
-
-TcpSocket* Stack::find_listener(Endpoint local) {
-  SocketId id = find_listener_id(local);
-  return id.generation == 0 ? nullptr : tcp(id);
+  if (found.generation == 0) found = wildcard;
+  const TcpSocket* l = found.generation != 0 ? tcp(found) : nullptr;
+  if (l == nullptr || !l->in_reuseport_group) return found;
+  // Linux inet_lhash2_lookup -> inet_lookup_reuseport: the group member
+  // the flow hash picks (every member listens, so the first it tries).
+  SocketId pick = reuseport_.select({wire::ip_proto::kTcp, l->local, l->uid},
+                                    reuseport_.flow_hash(t.local, t.remote),
+                                    [](SocketId) { return true; });
+  return pick.generation != 0 ? pick : found;
 }
 
 void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
@@ -398,6 +452,7 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
                                                     ts_offset_for(t), now);
         TcpConnection* c = conn.get();
         c->parent = lid.raw();
+        inherit_bind_flags(*c, l);
         c->in_accept_queue = true;
         conns_[t] = c;
         l.children.emplace(c, std::move(conn));
@@ -467,6 +522,7 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
   auto conn = std::make_unique<TcpConnection>(cfg_.tcp, pool_, t, l.opts, mtu_, ts_offset_for(t), now);
   TcpConnection* c = conn.get();
   c->parent = lid.raw();
+  inherit_bind_flags(*c, l);
   conns_[t] = c;
   l.children.emplace(c, std::move(conn));
   ++l.syn_queue;
@@ -593,6 +649,9 @@ Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
   auto secs = [](int v) { return Duration(std::chrono::seconds(v)); };
   switch (opt) {
     case SockOpt::kReuseAddr: t.reuse_addr = value != 0; break;
+    // Read when the socket binds and listens, and when others bind over
+    // it (Linux sk_reuseport); a listener stays in its group.
+    case SockOpt::kReusePort: t.reuse_port = value != 0; break;
     case SockOpt::kBroadcast: break;  // accepted and meaningless for TCP, as on Linux
     case SockOpt::kRcvBuf: {
       uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kSockBufMax);
@@ -640,6 +699,8 @@ Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
       break;
   }
   if (t.conn) {
+    t.conn->reuse_addr = t.reuse_addr;
+    t.conn->reuse_port = t.reuse_port;
     t.conn->options_changed(last_now_);
     tcp_after(t.conn.get(), last_now_);
     flush(last_now_);
@@ -653,6 +714,7 @@ Result<int> Stack::tcp_get_option(SocketId s, SockOpt opt) const {
   auto secs = [](Duration d) { return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count()); };
   switch (opt) {
     case SockOpt::kReuseAddr: return t.reuse_addr ? 1 : 0;
+    case SockOpt::kReusePort: return t.reuse_port ? 1 : 0;
     case SockOpt::kBroadcast: return 0;
     case SockOpt::kRcvBuf: return static_cast<int>(o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rcvbuf);
     case SockOpt::kSndBuf: return static_cast<int>(o.sndbuf != 0 ? o.sndbuf : cfg_.tcp.sndbuf);

@@ -29,12 +29,32 @@ bool Stack::udp_port_conflict(const UdpSocket& u, Endpoint local) const {
     if (o == nullptr || o == &u) continue;
     bool overlap = o->local.addr.is_unspecified() || local.addr.is_unspecified() ||
                    o->local.addr == local.addr;
-    if (overlap && !(o->reuse_addr && u.reuse_addr)) return true;
+    if (!overlap || (o->reuse_addr && u.reuse_addr)) continue;
+    // Linux udp_lib_lport_inuse: SO_REUSEPORT on both and one owner uid.
+    // Used for bind(port 0) too, which may so land on a port a
+    // compatible SO_REUSEPORT socket holds, as on Linux.
+    if (o->reuse_port && u.reuse_port && o->uid == u.uid) continue;
+    return true;
   }
   return false;
 }
 
+void Stack::udp_reuseport_join(SocketId s, UdpSocket& u) {
+  if (!u.reuse_port) return;
+  // Linux udp_lib_get_port -> udp_reuseport_add_sock: join the group of
+  // this exact address and port and uid, or start it.
+  reuseport_.join({wire::ip_proto::kUdp, u.local, u.uid}, s);
+  u.in_reuseport_group = true;
+}
+
+void Stack::udp_reuseport_leave(SocketId s, UdpSocket& u) {
+  if (!u.in_reuseport_group) return;
+  reuseport_.leave({wire::ip_proto::kUdp, u.local, u.uid}, s);  // reuseport_detach_sock
+  u.in_reuseport_group = false;
+}
+
 void Stack::udp_unhash(SocketId s, UdpSocket& u) {
+  udp_reuseport_leave(s, u);
   if (!u.bound) return;
   auto [lo, hi] = udp_ports_.equal_range(u.local.port);
   for (auto it = lo; it != hi; ++it) {
@@ -70,6 +90,7 @@ Result<> Stack::bind(SocketId s, Endpoint local) {
   u->bound = true;
   u->bind_order = ++bind_counter_;
   udp_ports_.emplace(local.port, s);
+  udp_reuseport_join(s, *u);
   return {};
 }
 
@@ -87,6 +108,7 @@ Result<> Stack::udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> r
   u.bound = true;
   u.bind_order = ++bind_counter_;
   udp_ports_.emplace(*port, s);
+  udp_reuseport_join(s, u);
   return {};
 }
 
@@ -107,6 +129,9 @@ Result<> Stack::connect(SocketId s, Endpoint remote, Instant now) {
   if (auto r = udp_autobind(s, *u, remote); !r) return r;
   if (!was_bound) u->port_from_connect = true;
   if (u->local.addr.is_unspecified()) {
+    // Linux udp_lib_rehash: a socket whose address changes leaves its
+    // SO_REUSEPORT group (and does not join another).
+    udp_reuseport_leave(s, *u);
     // The route's source address becomes the socket's (getsockname shows it).
     u->local.addr = cfg_.address->address();
     u->addr_from_connect = true;
@@ -297,6 +322,23 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
       best_score = score;
     }
   }
+  if (best_u != nullptr && !best_u->remote && best_u->in_reuseport_group) {
+    // Linux udp4_lib_lookup2 -> inet_lookup_reuseport: an unconnected
+    // winner hands the datagram to the member of its group the flow hash
+    // picks, skipping connected members (reuseport_select_sock_by_hash
+    // passes over TCP_ESTABLISHED ones); a connected socket that matches
+    // the datagram scored higher above and keeps it.
+    const ReuseportGroups::Key key{wire::ip_proto::kUdp, best_u->local, best_u->uid};
+    SocketId pick = reuseport_.select(key, reuseport_.flow_hash({in.hdr.dst, hdr->dst_port}, from),
+                                      [&](SocketId m) {
+                                        const UdpSocket* mu = udp(m);
+                                        return mu != nullptr && !mu->remote;
+                                      });
+    if (pick.generation != 0) {
+      best = pick;
+      best_u = udp(pick);
+    }
+  }
   if (best_u == nullptr) {
     ++stats_.udp.NoPorts;
     count_drop(stats_, DropReason::kUdpNoSocket);
@@ -336,6 +378,11 @@ Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
     case SockOpt::kReuseAddr:
       u->reuse_addr = value != 0;
       return {};
+    case SockOpt::kReusePort:
+      // Read at bind (joining a group) and when others bind (Linux
+      // sk_reuseport); a bound socket keeps its group.
+      u->reuse_port = value != 0;
+      return {};
     case SockOpt::kBroadcast:
       u->broadcast = value != 0;
       return {};
@@ -369,6 +416,7 @@ Result<int> Stack::get_option(SocketId s, SockOpt opt) const {
   if (u == nullptr) return Error::kBadFd;
   switch (opt) {
     case SockOpt::kReuseAddr: return u->reuse_addr ? 1 : 0;
+    case SockOpt::kReusePort: return u->reuse_port ? 1 : 0;
     case SockOpt::kBroadcast: return u->broadcast ? 1 : 0;
     case SockOpt::kRcvBuf: return static_cast<int>(u->rcvbuf);
     case SockOpt::kSndBuf: return static_cast<int>(u->sndbuf);

@@ -16,6 +16,9 @@ struct TcpSocket {
   Endpoint local;
   bool bound = false;
   bool reuse_addr = false;
+  bool reuse_port = false;        // SO_REUSEPORT
+  uint32_t uid = 0;               // the creator's uid (Linux sock_i_uid), for SO_REUSEPORT
+  bool in_reuseport_group = false;  // joined at listen() (ReuseportGroups)
   // SO_LINGER: nullopt off; 0 aborts with a RST on close.
   std::optional<int> linger;
   tcp::ConnOptions opts;

@@ -22,6 +22,9 @@ struct UdpSocket {
   bool bound = false;
   std::optional<Endpoint> remote;  // set by connect(): filters sources
   bool reuse_addr = false;
+  bool reuse_port = false;         // SO_REUSEPORT
+  uint32_t uid = 0;                // the creator's uid (Linux sock_i_uid), for SO_REUSEPORT
+  bool in_reuseport_group = false; // joined at bind (ReuseportGroups)
   bool broadcast = false;
   uint8_t ttl = 0;                 // 0: the stack default
   uint32_t rcvbuf = 0;

@@ -175,6 +175,13 @@ class TcpConnection {
   Instant heap_at = kNever;
   // Set while the connection sits in a listener's accept queue.
   bool in_accept_queue = false;
+  // The bind flags of the socket it belongs to (an accepted child has its
+  // listener's), kept after that socket is gone, as Linux keeps sk_reuse,
+  // sk_reuseport and the uid in the child and the TIME-WAIT socket: bind()
+  // checks them while the connection holds its port (inet_bind_conflict).
+  bool reuse_addr = false;
+  bool reuse_port = false;
+  uint32_t uid = 0;
 
  private:
   // connection_input.cc
