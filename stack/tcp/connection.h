@@ -179,6 +179,7 @@ class TcpConnection {
   void input_text(const wire::TcpRepr& seg, Bytes payload, Instant now);
   void input_fin(Instant now);
   void apply_syn_options(const wire::TcpOptions& o);
+  void measure_rcv_mss(const wire::TcpRepr& seg, uint32_t len);
   void update_ts_recent(const wire::TcpRepr& seg, uint32_t seg_len, Instant now);
   void enter_time_wait(Instant now);
   void send_challenge_ack(Instant now);
@@ -202,7 +203,17 @@ class TcpConnection {
   void send_syn(Instant now);
   void retransmit_head(Instant now);
   wire::TcpOptions segment_options(uint8_t flags, Instant now) const;
+  // The receive window to offer now, in bytes from RCV.NXT before
+  // scaling; `hold` when receiver SWS avoidance (or never shrinking)
+  // keeps the right edge where it is. window_field() sends it.
+  struct WindowChoice {
+    uint32_t win;
+    bool hold;
+  };
+  WindowChoice select_window() const;
   uint16_t window_field(bool syn);
+  // RCV.ADV - RCV.NXT, never negative (Linux tcp_receive_window).
+  uint32_t receive_window() const;
   uint32_t tsval(Instant now) const;
   void arm_rto(Instant now);
   void schedule_delack(Instant now);
@@ -216,6 +227,9 @@ class TcpConnection {
   void wake() {}
   uint32_t initial_rcvbuf() const;
   void recompute_mss();
+  uint32_t adv_mss() const;
+  void init_rcv_mss();
+  void cleanup_rbuf(Instant now);
   Duration keepalive_idle() const;
 
   TcpConfig cfg_;
@@ -242,7 +256,11 @@ class TcpConnection {
   bool wscale_ok_ = false, ts_ok_ = false, sack_ok_ = false;
   uint16_t peer_mss_ = 536;
   uint32_t mss_ = 536;      // effective send MSS (payload bytes per segment)
-  uint32_t rcv_mss_ = 536;  // estimate of the peer's segment size
+  // Estimate of the peer's segment size (Linux icsk_ack.rcv_mss): 536
+  // until measured, never above adv_mss(); and the size of the last
+  // segment smaller than it (icsk_ack.last_seg_size).
+  uint32_t rcv_mss_ = 536;
+  uint32_t last_seg_size_ = 0;
   uint32_t ts_recent_ = 0;
   Instant ts_recent_stamp_{};
 

@@ -299,7 +299,7 @@ void TcpConnection::input_text(const wire::TcpRepr& seg, Bytes payload, Instant 
     const SeqNum before = rcv_nxt();
     auto acc = rcv_.insert(seg.seq, payload);
     stats_.bytes_received += acc.in_order;
-    if (payload.size() > rcv_mss_ && payload.size() <= 65535) rcv_mss_ = static_cast<uint32_t>(payload.size());
+    measure_rcv_mss(seg, static_cast<uint32_t>(payload.size()));
     const bool out_of_order = acc.out_of_order > 0 || acc.duplicate > 0 || seg.seq != before;
     const bool filled_hole = rcv_nxt() - before > static_cast<int32_t>(payload.size());
     if (out_of_order || filled_hole || rcv_.ooo_bytes() > 0 || acc.dropped_no_space > 0) {
@@ -334,6 +334,36 @@ void TcpConnection::input_text(const wire::TcpRepr& seg, Bytes payload, Instant 
   if (ack_now_ && !done()) {
     ack_now_ = false;
     send_ack(now);
+  }
+}
+
+void TcpConnection::measure_rcv_mss(const wire::TcpRepr& seg, uint32_t len) {
+  // Linux tcp_measure_rcv_mss: the estimate of the peer's segment size,
+  // which sets the bar of receiver SWS avoidance (select_window) and of
+  // the ACK owed after a read (cleanup_rbuf).
+  const uint32_t lss = last_seg_size_;
+  last_seg_size_ = 0;
+  if (len >= rcv_mss_) {
+    // As large as the estimate or larger: the new estimate, but never
+    // above the MSS we offered. A larger payload is an aggregate of
+    // several wire segments (GSO over a veth, or GRO: an AF_PACKET socket
+    // hands them over whole), not the peer's MSS; 64 KiB here made a
+    // reader taking 16 KiB at a time never reopen a closed window.
+    rcv_mss_ = std::min(len, adv_mss());
+    return;
+  }
+  // Smaller: the peer's MSS may be smaller than we thought (a tunnel,
+  // TCP_MAXSEG), but short segments also end writes. Like Linux, trust a
+  // size only when it is at least 536 bytes or the segment carries none
+  // of PSH, FIN, SYN, URG (TCP_REMNANT), and only when two segments in a
+  // row have it. (Linux measures the segment less its fixed header and
+  // timestamp option, so SACK blocks count; the payload alone is steadier.)
+  constexpr uint8_t kRemnant = kFin | kSyn | wire::tcp_flag::kPsh | wire::tcp_flag::kUrg;
+  constexpr uint32_t kDefaultMss = 536;  // TCP_MSS_DEFAULT
+  constexpr uint32_t kMinMss = 88;       // TCP_MIN_MSS
+  if (len >= kDefaultMss || (len >= kMinMss && (seg.flags & kRemnant) == 0)) {
+    last_seg_size_ = len;
+    if (len == lss) rcv_mss_ = len;
   }
 }
 
