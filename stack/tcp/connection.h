@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "stack/base/result.h"
@@ -90,6 +91,12 @@ struct TcpInfo {
   std::string_view congestion;
 };
 
+// Events of one connection that the owner adds to the stack-wide
+// counters (Stats::tcp), drained with take_counters() like the outbox.
+struct ConnCounters {
+  uint64_t zero_window_probes_recv = 0;  // Tcp TCPZeroWindowProbesRecv
+};
+
 class TcpConnection {
  public:
   TcpConnection(const TcpConfig& cfg, BufferPool& pool, const FourTuple& tuple,
@@ -119,6 +126,9 @@ class TcpConnection {
   Instant next_deadline() const;
   void on_timer(Instant now);
   std::vector<OutSegment>& outbox() { return outbox_; }
+  // The counts since the last take_counters(), and taking them.
+  const ConnCounters& counters() const { return counters_; }
+  ConnCounters take_counters() { return std::exchange(counters_, ConnCounters{}); }
 
   // ---- application -------------------------------------------------------
   // Copies what fits in the send buffer; kAgain when nothing fits, kPipe
@@ -176,6 +186,7 @@ class TcpConnection {
   void input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Instant now);
   bool acceptable(const wire::TcpRepr& seg, uint32_t seg_len) const;
   bool paws_reject(const wire::TcpRepr& seg, Instant now);
+  bool zero_window_probe(const wire::TcpRepr& seg, Bytes payload) const;
   void input_text(const wire::TcpRepr& seg, Bytes payload, Instant now);
   void input_fin(Instant now);
   void apply_syn_options(const wire::TcpOptions& o);
@@ -315,8 +326,9 @@ class TcpConnection {
   std::optional<Error> soft_error_;  // ICMP soft error, used if we time out
   bool reset_reported_ = false;
 
-  // Statistics for TCP_INFO.
+  // Statistics for TCP_INFO, and for the stack's counters.
   TcpInfo stats_;
+  ConnCounters counters_;
   Instant last_data_sent_{}, last_data_recv_{}, last_ack_recv_{};
 };
 

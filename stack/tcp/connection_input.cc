@@ -55,6 +55,8 @@ void TcpConnection::input(const wire::TcpRepr& seg, Bytes payload, Instant now) 
   // RFC 7323 5.3 R1: PAWS before the sequence check.
   if (paws_reject(seg, now)) return;
 
+  if (zero_window_probe(seg, payload)) ++counters_.zero_window_probes_recv;
+
   // First: the sequence number (RFC 9293 3.10.7.4 "first").
   if (!acceptable(seg, seg_len)) {
     if (seg.has(kRst)) return;  // RFC 5961 3.2: dropped silently
@@ -140,6 +142,19 @@ bool TcpConnection::paws_reject(const wire::TcpRepr& seg, Instant now) {
   // RFC 7323 5.3 R1: an old duplicate: acknowledge and drop.
   send_oow_ack(now);
   return true;
+}
+
+bool TcpConnection::zero_window_probe(const wire::TcpRepr& seg, Bytes payload) const {
+  // RFC 9293 3.8.6.1: a sender facing a zero window probes it from its
+  // persist timer. Linux and the BSDs send an empty segment one below
+  // RCV.NXT (tcp_xmit_probe_skb; a keepalive looks the same), RFC 9293
+  // describes new data at RCV.NXT. Either, while the window we advertised
+  // is closed, is a probe: a peer that must probe is waiting for a window
+  // update we did not send in time. (Linux also probes a window smaller
+  // than one segment with data, tcp_write_wakeup; that is not counted.)
+  if (seg.has(kSyn) || seg.has(kRst) || !seg.has(kAck) || receive_window() != 0) return false;
+  if (payload.empty()) return !seg.has(kFin) && seg.seq == rcv_nxt() - 1;
+  return seg.seq == rcv_nxt();
 }
 
 bool TcpConnection::acceptable(const wire::TcpRepr& seg, uint32_t seg_len) const {
@@ -297,12 +312,16 @@ void TcpConnection::input_text(const wire::TcpRepr& seg, Bytes payload, Instant 
     }
     last_data_recv_ = now;
     const SeqNum before = rcv_nxt();
+    // Data while our window is closed is a probe (zero_window_probe): the
+    // answer goes at once (RFC 9293 3.8.6.1), with the window as it is.
+    const bool window_closed = receive_window() == 0;
     auto acc = rcv_.insert(seg.seq, payload);
     stats_.bytes_received += acc.in_order;
     measure_rcv_mss(seg, static_cast<uint32_t>(payload.size()));
     const bool out_of_order = acc.out_of_order > 0 || acc.duplicate > 0 || seg.seq != before;
     const bool filled_hole = rcv_nxt() - before > static_cast<int32_t>(payload.size());
-    if (out_of_order || filled_hole || rcv_.ooo_bytes() > 0 || acc.dropped_no_space > 0) {
+    if (out_of_order || filled_hole || rcv_.ooo_bytes() > 0 || acc.dropped_no_space > 0 ||
+        window_closed) {
       // RFC 5681 4.2: ACK out-of-order data and hole fills at once (with
       // SACK blocks); RFC 9293: unacceptable data gets an ACK too.
       ack_now_ = true;

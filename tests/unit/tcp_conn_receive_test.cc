@@ -201,6 +201,31 @@ TEST_F(TcpConnReopenTest, ReceiveMssStartsAt536AndIsMeasuredUpToOurMss) {
   EXPECT_EQ(c().info(now).rcv_mss, 1200u);
 }
 
+TEST_F(TcpConnReopenTest, ZeroWindowProbesAreCounted) {
+  // A segment is a zero-window probe when our window is closed and it is
+  // either the empty one below RCV.NXT (Linux tcp_xmit_probe_skb) or data
+  // at RCV.NXT (RFC 9293 3.8.6.1, Linux tcp_write_wakeup). Pure ACKs at
+  // RCV.NXT and anything while the window is open are not.
+  constexpr uint32_t kBuf = 128 * 1024;
+  ASSERT_NO_FATAL_FAILURE(establish_like_linux(kBuf));
+  send(ack(irs, iss + 1).ts(++peer_ts, our_tsval()));  // a keepalive, window open
+  discard_sent();
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 0u);
+  ASSERT_NO_FATAL_FAILURE(fill_window(1448));
+  ASSERT_EQ(edge, theirs);
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 0u);
+  send(ack(theirs, iss + 1).ts(++peer_ts, our_tsval()));  // pure ACK at RCV.NXT
+  expect_nothing_sent();
+  advance(1s);  // past the rate limit of ACKs to old sequence numbers
+  send(ack(theirs - 1, iss + 1).ts(++peer_ts, our_tsval()));
+  expect_sent({.flags = kAck, .ack = theirs, .win = 0});
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 1u);
+  // (The byte may be kept: the buffer has room for the scale's rounding.)
+  send(data(theirs, iss + 1, 1).ts(++peer_ts, our_tsval()));
+  expect_sent({.flags = kAck, .win = 0});
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 2u);
+}
+
 // ==== receiving edge cases ==================================================
 
 TEST_F(TcpConnTest, ZeroReceiveWindowStillAcksProbes) {
@@ -217,6 +242,7 @@ TEST_F(TcpConnTest, ZeroReceiveWindowStillAcksProbes) {
   send(ack(irs + 4096, iss + 1));
   expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 4097, .win = 0});
   EXPECT_EQ(c().readable(), 4096u);
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 2u);  // both were probes
 }
 
 TEST_F(TcpConnTest, FinBeyondAHoleWaitsForTheHole) {
