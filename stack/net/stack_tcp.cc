@@ -537,6 +537,7 @@ void Stack::tcp_after(TcpConnection* c, Instant now) {
     tcp_transmit(c->tuple(), seg.hdr, std::move(seg.payload), c->owner, now);
   }
   c->outbox().clear();
+  stats_.tcp.TCPZeroWindowProbesRecv += c->take_counters().zero_window_probes_recv;
   if (c->parent != 0 && !c->in_accept_queue && c->state() != TcpState::kSynReceived &&
       c->state() != TcpState::kClosed) {
     // The handshake completed: from the SYN queue to the accept queue.

@@ -33,12 +33,16 @@ namespace shunt {
   X(InDatagrams) X(NoPorts) X(InErrors) X(OutDatagrams) X(RcvbufErrors)          \
   X(SndbufErrors) X(InCsumErrors)
 
-// Tcp and TcpExt as in /proc/net/snmp and /proc/net/netstat.
+// Tcp and TcpExt as in /proc/net/snmp and /proc/net/netstat, then shunt's
+// own (docs/control.md, "Counters"):
+//   TCPZeroWindowProbesRecv  zero-window probes the peers sent us: segments
+//                            that arrived while our advertised window was 0,
+//                            either empty at RCV.NXT - 1 or data at RCV.NXT
 #define SHUNT_TCP_COUNTERS(X)                                                    \
   X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) X(InSegs)        \
   X(OutSegs) X(RetransSegs) X(InErrs) X(OutRsts) X(InCsumErrors)                 \
   X(ListenOverflows) X(ListenDrops) X(SyncookiesSent) X(SyncookiesRecv)          \
-  X(SyncookiesFailed) X(TimeWaitRecycled) X(OutOfWindowIcmps)
+  X(SyncookiesFailed) X(TimeWaitRecycled) X(OutOfWindowIcmps) X(TCPZeroWindowProbesRecv)
 
 #define SHUNT_DECLARE_COUNTER(name) uint64_t name = 0;
 

@@ -11,6 +11,8 @@ namespace {
 constexpr uint32_t kIpTcpHeaders = 40;  // IPv4 + TCP without options
 constexpr uint32_t kTimestampOptionLen = 12;  // NOP NOP TS
 constexpr uint32_t kQuickAcks = 16;  // ACK at once for the first segments (Linux quickack mode)
+constexpr uint32_t kDefaultMss = 536;  // RFC 9293 3.7.1 / RFC 6691 (Linux TCP_MSS_DEFAULT)
+constexpr uint32_t kMinMss = 88;       // Linux TCP_MIN_MSS
 
 RttConfig rtt_config(const TcpConfig& c) {
   RttConfig r;
@@ -71,6 +73,30 @@ void TcpConnection::recompute_mss() {
   cc_->set_mss(mss_);
 }
 
+uint32_t TcpConnection::adv_mss() const {
+  // The largest payload the peer may put in one segment: the MSS our SYN
+  // offered (segment_options) less the timestamp option every segment
+  // then carries (Linux tp->advmss, which tcp_rcv_synsent_state_process
+  // and tcp_openreq_init_rwin reduce by TCPOLEN_TSTAMP_ALIGNED).
+  uint32_t m = mtu_ > kIpTcpHeaders ? mtu_ - kIpTcpHeaders : kDefaultMss;
+  if (opts_.user_mss != 0) m = std::min<uint32_t>(m, opts_.user_mss);
+  m = std::min<uint32_t>(m, 65535);
+  if (ts_ok_ && m > kTimestampOptionLen + kMinMss) m -= kTimestampOptionLen;
+  return m;
+}
+
+void TcpConnection::init_rcv_mss() {
+  // Linux tcp_initialize_rcv_mss: before any data, a guess that errs low
+  // ("overestimations make us ACKing less frequently than needed"):
+  // min(advmss, send MSS, half the first window, 536), at least 88.
+  // measure_rcv_mss() corrects it from the segments that arrive.
+  const uint32_t first_window =
+      static_cast<uint32_t>(std::min<size_t>(rcv_.receive_space(), 65535));
+  const uint32_t hint = std::min({adv_mss(), mss_, first_window / 2, kDefaultMss});
+  rcv_mss_ = std::max(hint, kMinMss);
+  last_seg_size_ = 0;
+}
+
 void TcpConnection::connect(SeqNum iss, Instant now) {
   iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
   recompute_mss();
@@ -95,7 +121,7 @@ void TcpConnection::apply_syn_options(const wire::TcpOptions& o) {
   if (ts_ok_) ts_recent_ = o.timestamps->tsval;
   sack_ok_ = o.sack_permitted && cfg_.sack;
   recompute_mss();
-  rcv_mss_ = std::min<uint32_t>(mss_, peer_mss_);
+  init_rcv_mss();
 }
 
 void TcpConnection::accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now) {
@@ -272,23 +298,8 @@ Result<size_t> TcpConnection::send(Bytes data, bool more, Instant now) {
 
 Result<size_t> TcpConnection::recv(MutableBytes out, bool peek, Instant now) {
   if (rcv_.readable() > 0 && !shut_rd_) {
-    // The most the window field can say (65535 unscaled): a buffer larger
-    // than that opens no further for the peer, and an "update" repeating
-    // the same window is a duplicate ACK to it (RFC 5681 2).
-    const size_t max_adv = size_t{65535} << rcv_wscale_;
-    size_t before = std::min(rcv_.window(), max_adv);
-    size_t n = rcv_.read(out, peek);
-    if (!peek && n > 0 && is_synchronized(state_) && state_ != TcpState::kTimeWait) {
-      // RFC 9293 3.8.6.2.2: tell the peer when the window opened enough
-      // (receiver silly window syndrome avoidance: a full MSS or half the
-      // buffer; Linux sends an update when the window at least doubles).
-      size_t after = std::min(rcv_.window(), max_adv);
-      uint32_t advertised = rcv_adv_ - rcv_nxt();
-      if (after >= before + 2 * rcv_mss_ || (advertised < rcv_mss_ && after >= rcv_mss_) ||
-          after >= 2 * static_cast<size_t>(std::max<uint32_t>(advertised, 1))) {
-        send_ack(now);
-      }
-    }
+    const size_t n = rcv_.read(out, peek);
+    if (!peek && n > 0) cleanup_rbuf(now);
     return n;
   }
   if (error_) {
@@ -310,6 +321,38 @@ Result<size_t> TcpConnection::recv(MutableBytes out, bool peek, Instant now) {
     default:
       return size_t{0};
   }
+}
+
+void TcpConnection::cleanup_rbuf(Instant now) {
+  // The application took data: the ACK it may owe the peer now, like
+  // Linux tcp_cleanup_rbuf.
+  if (!is_synchronized(state_) || state_ == TcpState::kTimeWait) return;
+  // A delayed ACK is pending and more than one full segment is
+  // unacknowledged (one GSO aggregate is many): send it now (RFC 5681
+  // 4.2, at least every second full-sized segment).
+  if (delack_at_ != kNever && static_cast<uint32_t>(rcv_nxt() - last_ack_sent_) > rcv_mss_) {
+    send_ack(now);
+    return;
+  }
+  // No window update once the peer sent its FIN: it will send no more.
+  if (fin_received_) return;
+  // RFC 9293 3.8.6.2.2 / RFC 1122 4.2.3.3: tell the peer when reading
+  // opened the window "significantly". Linux's test: the window we can
+  // offer now (after receiver SWS avoidance, select_window) is not zero
+  // and at least twice the one the peer holds. A closed window therefore
+  // reopens on the first read that frees min(buffer/2, MSS), whatever
+  // the size of the reads; an open one is not announced again on every
+  // read (an ACK repeating the window is a duplicate ACK to the peer,
+  // RFC 5681 2). The window the peer holds is clamped at 0
+  // (receive_window): RCV.NXT may be past RCV.ADV by the rounding of a
+  // scaled edge, and the unsigned difference used to read as 4 GiB.
+  const uint64_t now_wnd = receive_window();
+  const uint64_t clamp = std::min<uint64_t>(rcv_.capacity(), uint64_t{65535} << rcv_wscale_);
+  if (2 * now_wnd > clamp) return;  // it cannot double any more
+  const WindowChoice w = select_window();
+  // What the field will say: scaling truncates.
+  const uint64_t new_wnd = w.hold ? now_wnd : (uint64_t{w.win} >> rcv_wscale_) << rcv_wscale_;
+  if (new_wnd != 0 && new_wnd >= 2 * now_wnd) send_ack(now);
 }
 
 Result<> TcpConnection::shutdown(bool read, bool write, Instant now) {
@@ -456,7 +499,7 @@ TcpInfo TcpConnection::info(Instant now) const {
   i.snd_ssthresh = cc_->ssthresh() == UINT32_MAX ? 0x7fffffff : cc_->ssthresh() / mss_;
   i.snd_cwnd = cc_->cwnd() / mss_;
   i.snd_wnd = snd_wnd_;
-  i.rcv_wnd = rcv_adv_ - rcv_nxt();
+  i.rcv_wnd = receive_window();
   i.rcv_space = static_cast<uint32_t>(rcv_.window());
   i.last_data_sent = now - last_data_sent_;
   i.last_data_recv = now - last_data_recv_;

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "stack/base/result.h"
@@ -90,6 +91,12 @@ struct TcpInfo {
   std::string_view congestion;
 };
 
+// Events of one connection that the owner adds to the stack-wide
+// counters (Stats::tcp), drained with take_counters() like the outbox.
+struct ConnCounters {
+  uint64_t zero_window_probes_recv = 0;  // Tcp TCPZeroWindowProbesRecv
+};
+
 class TcpConnection {
  public:
   TcpConnection(const TcpConfig& cfg, BufferPool& pool, const FourTuple& tuple,
@@ -124,6 +131,9 @@ class TcpConnection {
   Instant next_deadline() const;
   void on_timer(Instant now);
   std::vector<OutSegment>& outbox() { return outbox_; }
+  // The counts since the last take_counters(), and taking them.
+  const ConnCounters& counters() const { return counters_; }
+  ConnCounters take_counters() { return std::exchange(counters_, ConnCounters{}); }
 
   // ---- application -------------------------------------------------------
   // Copies what fits in the send buffer; kAgain when nothing fits, kPipe
@@ -188,9 +198,11 @@ class TcpConnection {
   void input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Instant now);
   bool acceptable(const wire::TcpRepr& seg, uint32_t seg_len) const;
   bool paws_reject(const wire::TcpRepr& seg, Instant now);
+  bool zero_window_probe(const wire::TcpRepr& seg, Bytes payload) const;
   void input_text(const wire::TcpRepr& seg, Bytes payload, Instant now);
   void input_fin(Instant now);
   void apply_syn_options(const wire::TcpOptions& o);
+  void measure_rcv_mss(const wire::TcpRepr& seg, uint32_t len);
   void update_ts_recent(const wire::TcpRepr& seg, uint32_t seg_len, Instant now);
   void enter_time_wait(Instant now);
   void send_challenge_ack(Instant now);
@@ -214,7 +226,17 @@ class TcpConnection {
   void send_syn(Instant now);
   void retransmit_head(Instant now);
   wire::TcpOptions segment_options(uint8_t flags, Instant now) const;
+  // The receive window to offer now, in bytes from RCV.NXT before
+  // scaling; `hold` when receiver SWS avoidance (or never shrinking)
+  // keeps the right edge where it is. window_field() sends it.
+  struct WindowChoice {
+    uint32_t win;
+    bool hold;
+  };
+  WindowChoice select_window() const;
   uint16_t window_field(bool syn);
+  // RCV.ADV - RCV.NXT, never negative (Linux tcp_receive_window).
+  uint32_t receive_window() const;
   uint32_t tsval(Instant now) const;
   void arm_rto(Instant now);
   void schedule_delack(Instant now);
@@ -228,6 +250,9 @@ class TcpConnection {
   void wake() {}
   uint32_t initial_rcvbuf() const;
   void recompute_mss();
+  uint32_t adv_mss() const;
+  void init_rcv_mss();
+  void cleanup_rbuf(Instant now);
   Duration keepalive_idle() const;
 
   TcpConfig cfg_;
@@ -254,7 +279,11 @@ class TcpConnection {
   bool wscale_ok_ = false, ts_ok_ = false, sack_ok_ = false;
   uint16_t peer_mss_ = 536;
   uint32_t mss_ = 536;      // effective send MSS (payload bytes per segment)
-  uint32_t rcv_mss_ = 536;  // estimate of the peer's segment size
+  // Estimate of the peer's segment size (Linux icsk_ack.rcv_mss): 536
+  // until measured, never above adv_mss(); and the size of the last
+  // segment smaller than it (icsk_ack.last_seg_size).
+  uint32_t rcv_mss_ = 536;
+  uint32_t last_seg_size_ = 0;
   uint32_t ts_recent_ = 0;
   Instant ts_recent_stamp_{};
 
@@ -309,8 +338,9 @@ class TcpConnection {
   std::optional<Error> soft_error_;  // ICMP soft error, used if we time out
   bool reset_reported_ = false;
 
-  // Statistics for TCP_INFO.
+  // Statistics for TCP_INFO, and for the stack's counters.
   TcpInfo stats_;
+  ConnCounters counters_;
   Instant last_data_sent_{}, last_data_recv_{}, last_ack_recv_{};
 };
 

@@ -55,6 +55,8 @@ void TcpConnection::input(const wire::TcpRepr& seg, Bytes payload, Instant now) 
   // RFC 7323 5.3 R1: PAWS before the sequence check.
   if (paws_reject(seg, now)) return;
 
+  if (zero_window_probe(seg, payload)) ++counters_.zero_window_probes_recv;
+
   // First: the sequence number (RFC 9293 3.10.7.4 "first").
   if (!acceptable(seg, seg_len)) {
     if (seg.has(kRst)) return;  // RFC 5961 3.2: dropped silently
@@ -140,6 +142,19 @@ bool TcpConnection::paws_reject(const wire::TcpRepr& seg, Instant now) {
   // RFC 7323 5.3 R1: an old duplicate: acknowledge and drop.
   send_oow_ack(now);
   return true;
+}
+
+bool TcpConnection::zero_window_probe(const wire::TcpRepr& seg, Bytes payload) const {
+  // RFC 9293 3.8.6.1: a sender facing a zero window probes it from its
+  // persist timer. Linux and the BSDs send an empty segment one below
+  // RCV.NXT (tcp_xmit_probe_skb; a keepalive looks the same), RFC 9293
+  // describes new data at RCV.NXT. Either, while the window we advertised
+  // is closed, is a probe: a peer that must probe is waiting for a window
+  // update we did not send in time. (Linux also probes a window smaller
+  // than one segment with data, tcp_write_wakeup; that is not counted.)
+  if (seg.has(kSyn) || seg.has(kRst) || !seg.has(kAck) || receive_window() != 0) return false;
+  if (payload.empty()) return !seg.has(kFin) && seg.seq == rcv_nxt() - 1;
+  return seg.seq == rcv_nxt();
 }
 
 bool TcpConnection::acceptable(const wire::TcpRepr& seg, uint32_t seg_len) const {
@@ -297,12 +312,16 @@ void TcpConnection::input_text(const wire::TcpRepr& seg, Bytes payload, Instant 
     }
     last_data_recv_ = now;
     const SeqNum before = rcv_nxt();
+    // Data while our window is closed is a probe (zero_window_probe): the
+    // answer goes at once (RFC 9293 3.8.6.1), with the window as it is.
+    const bool window_closed = receive_window() == 0;
     auto acc = rcv_.insert(seg.seq, payload);
     stats_.bytes_received += acc.in_order;
-    if (payload.size() > rcv_mss_ && payload.size() <= 65535) rcv_mss_ = static_cast<uint32_t>(payload.size());
+    measure_rcv_mss(seg, static_cast<uint32_t>(payload.size()));
     const bool out_of_order = acc.out_of_order > 0 || acc.duplicate > 0 || seg.seq != before;
     const bool filled_hole = rcv_nxt() - before > static_cast<int32_t>(payload.size());
-    if (out_of_order || filled_hole || rcv_.ooo_bytes() > 0 || acc.dropped_no_space > 0) {
+    if (out_of_order || filled_hole || rcv_.ooo_bytes() > 0 || acc.dropped_no_space > 0 ||
+        window_closed) {
       // RFC 5681 4.2: ACK out-of-order data and hole fills at once (with
       // SACK blocks); RFC 9293: unacceptable data gets an ACK too.
       ack_now_ = true;
@@ -334,6 +353,36 @@ void TcpConnection::input_text(const wire::TcpRepr& seg, Bytes payload, Instant 
   if (ack_now_ && !done()) {
     ack_now_ = false;
     send_ack(now);
+  }
+}
+
+void TcpConnection::measure_rcv_mss(const wire::TcpRepr& seg, uint32_t len) {
+  // Linux tcp_measure_rcv_mss: the estimate of the peer's segment size,
+  // which sets the bar of receiver SWS avoidance (select_window) and of
+  // the ACK owed after a read (cleanup_rbuf).
+  const uint32_t lss = last_seg_size_;
+  last_seg_size_ = 0;
+  if (len >= rcv_mss_) {
+    // As large as the estimate or larger: the new estimate, but never
+    // above the MSS we offered. A larger payload is an aggregate of
+    // several wire segments (GSO over a veth, or GRO: an AF_PACKET socket
+    // hands them over whole), not the peer's MSS; 64 KiB here made a
+    // reader taking 16 KiB at a time never reopen a closed window.
+    rcv_mss_ = std::min(len, adv_mss());
+    return;
+  }
+  // Smaller: the peer's MSS may be smaller than we thought (a tunnel,
+  // TCP_MAXSEG), but short segments also end writes. Like Linux, trust a
+  // size only when it is at least 536 bytes or the segment carries none
+  // of PSH, FIN, SYN, URG (TCP_REMNANT), and only when two segments in a
+  // row have it. (Linux measures the segment less its fixed header and
+  // timestamp option, so SACK blocks count; the payload alone is steadier.)
+  constexpr uint8_t kRemnant = kFin | kSyn | wire::tcp_flag::kPsh | wire::tcp_flag::kUrg;
+  constexpr uint32_t kDefaultMss = 536;  // TCP_MSS_DEFAULT
+  constexpr uint32_t kMinMss = 88;       // TCP_MIN_MSS
+  if (len >= kDefaultMss || (len >= kMinMss && (seg.flags & kRemnant) == 0)) {
+    last_seg_size_ = len;
+    if (len == lss) rcv_mss_ = len;
   }
 }
 

@@ -26,33 +26,44 @@ bool TcpConnection::fin_ready() const {
   return fin_queued_ && !fin_sent_ && snd_nxt_ == snd_una_ + static_cast<uint32_t>(snd_.size());
 }
 
+uint32_t TcpConnection::receive_window() const {
+  // Like Linux tcp_receive_window: RCV.NXT may pass the edge we keep by
+  // less than one scale unit (a held edge is rounded up, below), and the
+  // window left is then 0, not 2^32 minus the overrun.
+  const int32_t w = rcv_adv_ - rcv_nxt();
+  return w > 0 ? static_cast<uint32_t>(w) : 0;
+}
+
+TcpConnection::WindowChoice TcpConnection::select_window() const {
+  uint32_t win = static_cast<uint32_t>(std::min<size_t>(rcv_.receive_space(), 0x3fffffff));
+  // Leave one scale unit of slack: an edge we hold is rounded up in
+  // window_field and must still fit what the receive buffer accepts.
+  const uint32_t unit = (uint32_t{1} << rcv_wscale_) - 1;
+  win = win > unit ? win - unit : 0;
+  const uint32_t current = receive_window();
+  // RFC 9293 3.8.6.2.2 / RFC 7323 2.4: never move the right edge left.
+  if (win < current) return {current, true};
+  // Receiver SWS avoidance (RFC 9293 3.8.6.2.2, RFC 1122 4.2.3.3): hold
+  // the edge until it can move by at least min(buffer/2, MSS), the MSS
+  // being our estimate of the peer's segments (rcv_mss_, capped at the MSS
+  // we offered: a 64 KiB GSO aggregate must not raise the bar to 64 KiB).
+  if (win - current < std::min<uint32_t>(static_cast<uint32_t>(rcv_.capacity()) / 2, rcv_mss_) &&
+      win != rcv_.capacity()) {
+    return {current, true};
+  }
+  return {std::min<uint32_t>(win, uint32_t{65535} << rcv_wscale_), false};
+}
+
 uint16_t TcpConnection::window_field(bool syn) {
   const SeqNum nxt = rcv_nxt();
-  uint32_t win = static_cast<uint32_t>(std::min<size_t>(rcv_.receive_space(), 0x3fffffff));
   if (syn) {
     // RFC 7323 2.2: the window in a SYN is never scaled.
-    win = std::min<uint32_t>(win, 65535);
+    const uint32_t win = static_cast<uint32_t>(std::min<size_t>(rcv_.receive_space(), 65535));
     rcv_adv_ = nxt + win;
     return static_cast<uint16_t>(win);
   }
-  // Leave one scale unit of slack: an edge we hold is rounded up below and
-  // must still fit what the receive buffer accepts.
   const uint32_t unit = (uint32_t{1} << rcv_wscale_) - 1;
-  win = win > unit ? win - unit : 0;
-  const uint32_t current = rcv_adv_ > nxt ? static_cast<uint32_t>(rcv_adv_ - nxt) : 0;
-  bool hold = false;
-  if (win < current) {
-    // RFC 9293 3.8.6.2.2 / RFC 7323 2.4: never move the right edge left.
-    win = current;
-    hold = true;
-  } else if (win - current < std::min<uint32_t>(static_cast<uint32_t>(rcv_.capacity()) / 2, rcv_mss_) &&
-             win != rcv_.capacity()) {
-    // Receiver SWS avoidance: hold the edge until it can move by at least
-    // min(buffer/2, MSS).
-    win = current;
-    hold = true;
-  }
-  win = std::min<uint32_t>(win, uint32_t{65535} << rcv_wscale_);
+  const auto [win, hold] = select_window();
   // Scaling truncates; an edge we hold is rounded up instead, or the peer
   // would see the window shrink by the truncated bytes (Linux
   // tcp_select_window aligns it the same way).

@@ -216,6 +216,10 @@ TEST(Semantics, TcpInfoInKernelLayout) {
   EXPECT_GT(ti.tcpi_rtt, 0u);
   EXPECT_GE(ti.tcpi_rto, 200000u);
   EXPECT_GE(ti.tcpi_snd_cwnd, 10u);
+  // The estimate of the peer's segment size starts at 536 and only a
+  // full-sized segment raises it (Linux tcp_initialize_rcv_mss and
+  // tcp_measure_rcv_mss): 4 bytes received leave it there.
+  EXPECT_EQ(ti.tcpi_rcv_mss, 536u);
   char cc[16] = {};
   len = sizeof cc;
   ASSERT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &len), 0);

@@ -37,6 +37,195 @@ TEST_F(TcpConnTest, ReadingOpensAClosedWindow) {
   expect_nothing_sent();
 }
 
+// ==== reopening a closed window (RFC 9293 3.8.6.2.2, RFC 1122 4.2.3.3) =====
+//
+// A peer like Linux over a veth: MSS 1460, window scale 7, timestamps, so a
+// wire segment carries 1448 bytes; with GSO it hands over aggregates of 45
+// of them (65,160 bytes) that an AF_PACKET socket delivers whole.
+
+class TcpConnReopenTest : public TcpConnTest {
+ protected:
+  static constexpr size_t kGso = 45 * 1448;
+  static constexpr uint8_t kShift = 7;  // our window scale (6 MiB rcvbuf_max)
+  uint32_t peer_ts = 5000;
+  SeqNum edge{};  // the right edge of our window, as the peer saw it last
+
+  void establish_like_linux(uint32_t rcvbuf) {
+    opts.rcvbuf = rcvbuf;
+    peer_syn_options.window_scale = 7;
+    peer_syn_options.timestamps = wire::TcpOptions::Timestamps{peer_ts, 0};
+    peer_syn_options.sack_permitted = true;
+    ASSERT_NO_FATAL_FAILURE(open_active());
+    send(syn_ack());
+    auto a = expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1});
+    ASSERT_TRUE(a);
+    ASSERT_EQ(state(), TcpState::kEstablished);
+    theirs = irs + 1;
+    edge = a->hdr.ack + (uint32_t{a->hdr.window} << kShift);
+  }
+  // The peer's data: n bytes at `theirs` (ACKing our SYN), with a newer
+  // timestamp each time.
+  void peer_sends(size_t n) {
+    send(data(theirs, iss + 1, n, theirs - (irs + 1)).ts(++peer_ts, our_tsval()));
+    theirs += static_cast<uint32_t>(n);
+  }
+  // Takes every ACK we sent, moving the edge the peer sees.
+  void take_acks() {
+    while (sent_count() > 0) {
+      auto a = expect_sent({.flags = kAck, .ack = theirs, .len = 0});
+      if (!a) return;
+      edge = a->hdr.ack + (uint32_t{a->hdr.window} << kShift);
+    }
+  }
+  // The peer sends segments of at most `seg` bytes up to the edge it saw
+  // last, as a sender does (the last piece may be shorter: Linux sends it
+  // from its persist timer, tcp_write_wakeup), until that edge is reached.
+  void fill_window(size_t seg) {
+    take_acks();
+    while (edge - theirs > 0) {
+      peer_sends(std::min<size_t>(seg, static_cast<uint32_t>(edge - theirs)));
+      take_acks();
+    }
+    advance(cfg.delack_max);  // a delayed ACK of the last segment
+    take_acks();
+  }
+  // The window we advertise for `space` bytes of free receive buffer: one
+  // scale unit of slack, truncated to the scale (window_field).
+  static uint16_t window_for(size_t space) {
+    return static_cast<uint16_t>((space - ((1u << kShift) - 1)) >> kShift);
+  }
+};
+
+TEST_F(TcpConnReopenTest, SmallReadsReopenAWindowClosedByGsoSegments) {
+  // The bug of issue 11: 64 KiB GSO aggregates made the receive-MSS
+  // estimate 65,160, so a reader taking 16 KiB at a time (curl) never
+  // moved the window by "one MSS" and the peer waited for its zero-window
+  // probe (200 ms, then 400 ms...). Linux caps the estimate at the MSS it
+  // offered (tcp_measure_rcv_mss) and sends the update from recvmsg as
+  // soon as the window can double (tcp_cleanup_rbuf).
+  constexpr uint32_t kBuf = 256 * 1024;
+  ASSERT_NO_FATAL_FAILURE(establish_like_linux(kBuf));
+  ASSERT_NO_FATAL_FAILURE(fill_window(kGso));
+  ASSERT_EQ(edge, theirs);  // closed: the last ACK said 0
+  EXPECT_EQ(c().info(now).rcv_wnd, 0u);
+  EXPECT_EQ(c().info(now).rcv_mss, 1448u);  // not 65,160
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE(round);
+    ASSERT_EQ(app_recv(16384).size(), 16384u);
+    // At once, from recv(): no timer has to fire, no probe has to come.
+    const size_t space = kBuf - c().readable();
+    ASSERT_GE(space, 16384u);
+    expect_sent({.flags = kAck, .ack = theirs, .win = window_for(space), .len = 0});
+    expect_nothing_sent();
+    edge = theirs + (uint32_t{window_for(space)} << kShift);
+    // The peer fills what opened (one aggregate); our ACK of it, if not
+    // delayed, says 0 again.
+    peer_sends(static_cast<uint32_t>(edge - theirs));
+    if (sent_count() > 0) expect_sent({.flags = kAck, .ack = theirs, .win = 0});
+  }
+}
+
+TEST_F(TcpConnReopenTest, ReadsSmallerThanTwoSegmentsReopenAWindowTheRoundingOverran) {
+  // Our held edge is rounded up to the window scale, so the peer may send
+  // up to 127 bytes past RCV.ADV and RCV.NXT passes it. The window still
+  // advertised is then 0, not 2^32 - n (Linux tcp_receive_window clamps the
+  // same difference): a read that frees one MSS must open it.
+  constexpr uint32_t kBuf = 128 * 1024;
+  ASSERT_NO_FATAL_FAILURE(establish_like_linux(kBuf));
+  ASSERT_NO_FATAL_FAILURE(fill_window(1448));
+  ASSERT_EQ(edge, theirs);
+  EXPECT_EQ(c().info(now).rcv_wnd, 0u);  // not 2^32 - overrun
+  ASSERT_EQ(app_recv(2000).size(), 2000u);
+  const size_t space = kBuf - c().readable();
+  expect_sent({.flags = kAck, .ack = theirs, .win = window_for(space), .len = 0});
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnReopenTest, ReopeningAvoidsTheSillyWindowSyndrome) {
+  // RFC 9293 3.8.6.2.2: the edge moves only by min(buffer / 2, MSS) or
+  // more. Reads that free less than one segment's worth send nothing; the
+  // read that reaches it sends the update.
+  constexpr uint32_t kBuf = 128 * 1024;
+  ASSERT_NO_FATAL_FAILURE(establish_like_linux(kBuf));
+  ASSERT_NO_FATAL_FAILURE(fill_window(1448));
+  ASSERT_EQ(edge, theirs);
+  const size_t left = kBuf - c().readable();  // free, but less than a segment
+  ASSERT_LT(left, 1448u);
+  // Free space up to 1448 + 127 - 1: the window would be 1447 bytes.
+  const size_t first = 1448 + 127 - 1 - left;
+  ASSERT_EQ(app_recv(first / 2).size(), first / 2);
+  expect_nothing_sent();
+  ASSERT_EQ(app_recv(first - first / 2).size(), first - first / 2);
+  expect_nothing_sent();
+  ASSERT_EQ(app_recv(1).size(), 1u);
+  expect_sent({.flags = kAck, .ack = theirs, .win = window_for(1448 + 127), .len = 0});
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnReopenTest, ReadingAcksAnAggregateWhoseAckWasDelayed) {
+  // Past quick-ACK mode one segment waits for a second or the delayed-ACK
+  // timer; but one GSO aggregate is 45 full-sized segments. Linux
+  // tcp_cleanup_rbuf: when the application reads while an ACK is pending
+  // for more than one MSS, the ACK goes at once (RFC 5681 4.2: at least
+  // every second full-sized segment), even if the window does not double.
+  ASSERT_NO_FATAL_FAILURE(establish_like_linux(1 << 20));
+  for (int i = 0; i < 16; ++i) {  // quick-ACK mode: each one ACKed
+    peer_sends(1448);
+    expect_sent({.flags = kAck, .ack = theirs});
+  }
+  peer_sends(kGso);
+  expect_nothing_sent();
+  ASSERT_NE(c().next_deadline(), kNever);  // the delayed-ACK timer
+  ASSERT_EQ(app_recv(16384).size(), 16384u);
+  expect_sent({.flags = kAck, .ack = theirs, .len = 0});
+  expect_nothing_sent();
+}
+
+TEST_F(TcpConnReopenTest, ReceiveMssStartsAt536AndIsMeasuredUpToOurMss) {
+  // Linux tcp_initialize_rcv_mss: before any data the estimate is
+  // min(advmss, 536); tcp_measure_rcv_mss then takes each larger segment,
+  // capped at the MSS we offered less the timestamp option (1448).
+  ASSERT_NO_FATAL_FAILURE(establish_like_linux(256 * 1024));
+  EXPECT_EQ(c().info(now).rcv_mss, 536u);
+  peer_sends(1000);
+  EXPECT_EQ(c().info(now).rcv_mss, 1000u);
+  peer_sends(1448);
+  EXPECT_EQ(c().info(now).rcv_mss, 1448u);
+  peer_sends(kGso);
+  EXPECT_EQ(c().info(now).rcv_mss, 1448u);
+  // Smaller segments count only when two in a row have the same size and
+  // neither ends a write (PSH): the peer's MSS really is smaller.
+  peer_sends(1200);
+  EXPECT_EQ(c().info(now).rcv_mss, 1448u);
+  peer_sends(1200);
+  EXPECT_EQ(c().info(now).rcv_mss, 1200u);
+}
+
+TEST_F(TcpConnReopenTest, ZeroWindowProbesAreCounted) {
+  // A segment is a zero-window probe when our window is closed and it is
+  // either the empty one below RCV.NXT (Linux tcp_xmit_probe_skb) or data
+  // at RCV.NXT (RFC 9293 3.8.6.1, Linux tcp_write_wakeup). Pure ACKs at
+  // RCV.NXT and anything while the window is open are not.
+  constexpr uint32_t kBuf = 128 * 1024;
+  ASSERT_NO_FATAL_FAILURE(establish_like_linux(kBuf));
+  send(ack(irs, iss + 1).ts(++peer_ts, our_tsval()));  // a keepalive, window open
+  discard_sent();
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 0u);
+  ASSERT_NO_FATAL_FAILURE(fill_window(1448));
+  ASSERT_EQ(edge, theirs);
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 0u);
+  send(ack(theirs, iss + 1).ts(++peer_ts, our_tsval()));  // pure ACK at RCV.NXT
+  expect_nothing_sent();
+  advance(1s);  // past the rate limit of ACKs to old sequence numbers
+  send(ack(theirs - 1, iss + 1).ts(++peer_ts, our_tsval()));
+  expect_sent({.flags = kAck, .ack = theirs, .win = 0});
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 1u);
+  // (The byte may be kept: the buffer has room for the scale's rounding.)
+  send(data(theirs, iss + 1, 1).ts(++peer_ts, our_tsval()));
+  expect_sent({.flags = kAck, .win = 0});
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 2u);
+}
+
 // ==== receiving edge cases ==================================================
 
 TEST_F(TcpConnTest, ZeroReceiveWindowStillAcksProbes) {
@@ -53,6 +242,7 @@ TEST_F(TcpConnTest, ZeroReceiveWindowStillAcksProbes) {
   send(ack(irs + 4096, iss + 1));
   expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 4097, .win = 0});
   EXPECT_EQ(c().readable(), 4096u);
+  EXPECT_EQ(c().counters().zero_window_probes_recv, 2u);  // both were probes
 }
 
 TEST_F(TcpConnTest, FinBeyondAHoleWaitsForTheHole) {
