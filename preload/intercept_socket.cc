@@ -211,6 +211,11 @@ static int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
       }
       SocketFile* child = rt.add_socket(r->socket, sf->domain, SOCK_STREAM, nfd, (flags & SOCK_NONBLOCK) != 0);
       child->options = sf->options;
+      // Linux sk_clone_lock copies the socket: control message switches,
+      // SO_MARK, device binding... but the child's SO_PRIORITY comes from
+      // the request (0).
+      child->extras = sf->extras;
+      child->extras.priority = 0;
       rt.publish();
       write_sockaddr(sf->domain, r->peer, addr, len);
       return nfd;

@@ -1517,6 +1517,9 @@ const std::vector<Check> kChecks = {
        set_int(l, SOL_SOCKET, SO_RCVLOWAT, 9);
        set_int(l, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 5000);
        set_int(l, SOL_SOCKET, SO_PRIORITY, 2);
+       set_int(l, SOL_SOCKET, SO_MARK, 7);
+       set_int(l, SOL_SOCKET, SO_TIMESTAMP, 1);
+       set_int(l, IPPROTO_IP, IP_PKTINFO, 1);
        ::fcntl(l, F_SETFL, O_NONBLOCK);
        Ctl ctl(e);
        if (ctl.ask("connect " + std::to_string(local_port(l)) + " 0") != "ok") return std::string("peer failed");
@@ -1526,7 +1529,9 @@ const std::vector<Check> kChecks = {
                      << " keepidle=" << get_int(c, IPPROTO_TCP, TCP_KEEPIDLE) << " tos=" << get_int(c, IPPROTO_IP, IP_TOS)
                      << " rcvlowat=" << get_int(c, SOL_SOCKET, SO_RCVLOWAT)
                      << " notsent_lowat=" << get_int(c, IPPROTO_TCP, TCP_NOTSENT_LOWAT)
-                     << " priority=" << get_int(c, SOL_SOCKET, SO_PRIORITY)
+                     << " priority=" << get_int(c, SOL_SOCKET, SO_PRIORITY) << " mark=" << get_int(c, SOL_SOCKET, SO_MARK)
+                     << " timestamp=" << get_int(c, SOL_SOCKET, SO_TIMESTAMP)
+                     << " pktinfo=" << get_int(c, IPPROTO_IP, IP_PKTINFO)
                      << " nonblock=" << ((::fcntl(c, F_GETFL) & O_NONBLOCK) != 0 ? 1 : 0))
            .str();
      }},
