@@ -30,4 +30,8 @@ int handover(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf);
 // EPIPE from a send: SIGPIPE unless MSG_NOSIGNAL (send(2)).
 void raise_sigpipe(int flags);
 
+// UDP_CORK turned off: the datagram held back leaves (intercept_io.cc).
+// Lock held; 0 or -1/errno.
+int flush_udp_cork(Runtime& rt, SocketFile* sf);
+
 }  // namespace shunt::preload

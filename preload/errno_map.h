@@ -37,6 +37,7 @@ constexpr int to_errno(Error e) {
     case Error::kAccess: return EACCES;
     case Error::kProto: return EPROTO;
     case Error::kNetDown: return ENETDOWN;
+    case Error::kNoDev: return ENODEV;
   }
   return EIO;
 }

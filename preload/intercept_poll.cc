@@ -23,7 +23,7 @@ short poll_bits(uint32_t r) {
   short b = 0;
   if (r & readiness::kReadable) b |= POLLIN | POLLRDNORM;
   if (r & readiness::kWritable) b |= POLLOUT | POLLWRNORM;
-  if (r & readiness::kError) b |= POLLERR;
+  if (r & (readiness::kError | readiness::kErrQueue)) b |= POLLERR;
   if (r & readiness::kHangup) b |= POLLHUP;
   if (r & readiness::kReadHangup) b |= POLLRDHUP;
   return b;
@@ -33,7 +33,7 @@ uint32_t epoll_bits(uint32_t r) {
   uint32_t b = 0;
   if (r & readiness::kReadable) b |= EPOLLIN | EPOLLRDNORM;
   if (r & readiness::kWritable) b |= EPOLLOUT | EPOLLWRNORM;
-  if (r & readiness::kError) b |= EPOLLERR;
+  if (r & (readiness::kError | readiness::kErrQueue)) b |= EPOLLERR;
   if (r & readiness::kHangup) b |= EPOLLHUP;
   if (r & readiness::kReadHangup) b |= EPOLLRDHUP;
   return b;

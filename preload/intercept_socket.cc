@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "preload/calls.h"
+#include "preload/options.h"
 #include "preload/sockaddr.h"
 #include "preload/tcp_info.h"
 
@@ -156,6 +157,15 @@ SHUNT_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
   if (sf == nullptr) return libc().bind(fd, addr, len);
   if (sf->inert) return fail(EBADF);
   ParsedAddr a = parse_sockaddr(addr, len);
+  if (a.kind == AddrKind::kUnspec && sf->domain == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+    // inet_bind: AF_UNSPEC with INADDR_ANY passes as AF_INET (old
+    // programs do it); any other AF_UNSPEC address is EAFNOSUPPORT.
+    sockaddr_in in{};
+    std::memcpy(&in, addr, sizeof in);
+    if (in.sin_addr.s_addr != htonl(INADDR_ANY)) return fail(EAFNOSUPPORT);
+    a.kind = AddrKind::kV4;
+    a.ep = Endpoint{Ipv4Address::any(), ntohs(in.sin_port)};
+  }
   if (a.kind == AddrKind::kBad || a.kind == AddrKind::kUnspec) return fail(addr == nullptr ? EFAULT : EINVAL);
   if ((a.kind == AddrKind::kV4 && sf->domain != AF_INET) ||
       (a.kind != AddrKind::kV4 && sf->domain != AF_INET6)) {
@@ -205,6 +215,11 @@ static int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
       }
       SocketFile* child = rt.add_socket(r->socket, sf->domain, SOCK_STREAM, nfd, (flags & SOCK_NONBLOCK) != 0);
       child->options = sf->options;
+      // Linux sk_clone_lock copies the socket: control message switches,
+      // SO_MARK, device binding... but the child's SO_PRIORITY comes from
+      // the request (0).
+      child->extras = sf->extras;
+      child->extras.priority = 0;
       rt.publish();
       write_sockaddr(sf->domain, r->peer, addr, len);
       return nfd;
@@ -237,14 +252,18 @@ SHUNT_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
     return libc().connect(fd, addr, len);
   }
   if (sf->inert) return fail(EBADF);
+  // tcp_v4_connect / udp: a full sockaddr_in of another family is
+  // EAFNOSUPPORT (a short one EINVAL below).
+  if (addr != nullptr && sf->domain == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in)) &&
+      addr->sa_family != AF_INET && addr->sa_family != AF_UNSPEC) {
+    return fail(EAFNOSUPPORT);
+  }
   ParsedAddr a = parse_sockaddr(addr, len);
   if (a.kind == AddrKind::kBad) return fail(addr == nullptr ? EFAULT : EINVAL);
   if (a.kind == AddrKind::kUnspec) {
-    if (sf->type == SOCK_DGRAM) {
-      auto r = rt.stack().disconnect(sf->id);
-      return r ? 0 : fail(r.error());
-    }
-    return fail(EOPNOTSUPP);
+    auto r = rt.stack().disconnect(sf->id, rt.now());
+    rt.publish();
+    return r ? 0 : fail(r.error());
   }
   if (a.kind == AddrKind::kV4 && sf->domain != AF_INET) return fail(EAFNOSUPPORT);
   if (needs_kernel(sf, a) || a.kind == AddrKind::kV6Any) {
@@ -257,14 +276,15 @@ SHUNT_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   if (sf->type == SOCK_DGRAM) return r ? 0 : fail(r.error());
   if (r || r.error() != Error::kInProgress) return r ? 0 : fail(r.error());
   if (sf->nonblock) return fail(EINPROGRESS);
-  // A blocking connect waits for the handshake (SO_SNDTIMEO bounds it).
+  // A blocking connect waits for the handshake (SO_SNDTIMEO bounds it),
+  // then reports it as a second connect would (__inet_stream_connect).
   while (true) {
     auto ready = rt.stack().readiness(sf->id);
     if (ready && (*ready & (readiness::kWritable | readiness::kError)) != 0) {
-      auto err = rt.stack().take_error(sf->id);
+      auto done = rt.stack().connect(sf->id, a.ep, rt.now());
       rt.publish();
-      if (err && err->has_value()) return fail(**err);
-      return 0;
+      if (!done && done.error() != Error::kAlready) return fail(done.error());
+      if (done) return 0;
     }
     if (rt.wait(lock, sf, fd, true, call_timeout(sf->sndtimeo)) < 0) {
       return errno == EAGAIN ? fail(EINPROGRESS) : -1;
@@ -322,6 +342,11 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
     rt.publish();
     return 0;
   };
+  if (int r = set_more_option(rt, sf, level, name, optval, optlen); r != kUnhandled) {
+    if (r == 0) record();
+    rt.publish();
+    return r;
+  }
   int v = 0;
   if (level == SOL_SOCKET) {
     switch (name) {
@@ -351,14 +376,7 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
       case SO_BROADCAST: return set(SockOpt::kBroadcast, v);
       case SO_RCVBUF: return set(SockOpt::kRcvBuf, v);
       case SO_SNDBUF: return set(SockOpt::kSndBuf, v);
-      case SO_KEEPALIVE:
-        if (sf->type != SOCK_STREAM) {
-          record();
-          return 0;  // accepted and meaningless for UDP, as on Linux
-        }
-        return set(SockOpt::kKeepAlive, v);
-      case SO_RCVBUFFORCE: return set(SockOpt::kRcvBuf, v);
-      case SO_SNDBUFFORCE: return set(SockOpt::kSndBuf, v);
+      case SO_KEEPALIVE: return set(SockOpt::kKeepAlive, v);  // UDP: options.cc
       case SO_OOBINLINE:
         record();
         return 0;  // urgent data is always inline
@@ -369,6 +387,7 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
   }
   if (level == IPPROTO_TCP && sf->type == SOCK_STREAM) {
     if (name == TCP_CONGESTION) {
+      if (optlen < 1) return fail(EINVAL);  // do_tcp_setsockopt
       if (optval == nullptr) return fail(EFAULT);
       std::string s(static_cast<const char*>(optval), strnlen(static_cast<const char*>(optval), optlen));
       auto r = st.set_congestion(sf->id, s, rt.now());
@@ -392,19 +411,9 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
     }
   }
   if (level == IPPROTO_IP) {
-    if (get_int(optval, optlen, &v) < 0) return -1;
-    switch (name) {
-      case IP_TTL:
-        if (sf->type == SOCK_DGRAM) return set(SockOpt::kTtl, v);
-        record();
-        return 0;
-      case IP_TOS:
-        sf->tos = v & 0xfc;
-        record();
-        return 0;
-      default:
-        return fail(ENOPROTOOPT);
-    }
+    // IP_TTL, IP_TOS and the rest: options.cc.
+    rt.log(Config::LogLevel::kInfo, fmt::format("setsockopt(IPPROTO_IP, {}) not supported", name));
+    return fail(ENOPROTOOPT);
   }
   if (level == IPPROTO_IPV6 && sf->domain == AF_INET6) {
     if (get_int(optval, optlen, &v) < 0) return -1;
@@ -431,6 +440,7 @@ SHUNT_EXPORT int getsockopt(int fd, int level, int name, void* optval, socklen_t
     if (!r) return fail(r.error());
     return put_opt<int>(optval, optlen, *r);
   };
+  if (int r = get_more_option(rt, sf, level, name, optval, optlen); r != kUnhandled) return r;
   if (level == SOL_SOCKET) {
     switch (name) {
       case SO_ERROR: {
@@ -450,9 +460,7 @@ SHUNT_EXPORT int getsockopt(int fd, int level, int name, void* optval, socklen_t
       case SO_BROADCAST: return get(SockOpt::kBroadcast);
       case SO_RCVBUF: return get(SockOpt::kRcvBuf);
       case SO_SNDBUF: return get(SockOpt::kSndBuf);
-      case SO_KEEPALIVE:
-        if (sf->type != SOCK_STREAM) return put_opt<int>(optval, optlen, 0);
-        return get(SockOpt::kKeepAlive);
+      case SO_KEEPALIVE: return get(SockOpt::kKeepAlive);  // UDP: options.cc
       case SO_LINGER: {
         auto r = st.get_option(sf->id, SockOpt::kLinger);
         linger l{};
@@ -490,20 +498,12 @@ SHUNT_EXPORT int getsockopt(int fd, int level, int name, void* optval, socklen_t
       case TCP_INFO: {
         auto i = st.tcp_info(sf->id, rt.now());
         if (!i) return fail(i.error());
-        return fill_tcp_info(*i, optval, optlen);
+        return fill_tcp_info(*i, optval, optlen, rt.kernel_tcp_info_size());
       }
       default: return fail(ENOPROTOOPT);
     }
   }
-  if (level == IPPROTO_IP) {
-    switch (name) {
-      case IP_TTL:
-        if (sf->type == SOCK_DGRAM) return get(SockOpt::kTtl);
-        return put_opt<int>(optval, optlen, 64);
-      case IP_TOS: return put_opt<int>(optval, optlen, sf->tos);
-      default: return fail(ENOPROTOOPT);
-    }
-  }
+  if (level == IPPROTO_IP) return fail(ENOPROTOOPT);  // the known ones: options.cc
   if (level == IPPROTO_IPV6 && sf->domain == AF_INET6 && name == IPV6_V6ONLY) {
     return put_opt<int>(optval, optlen, sf->v6only ? 1 : 0);
   }
@@ -712,7 +712,34 @@ SHUNT_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
       *static_cast<int*>(arg) = static_cast<int>(std::min<size_t>(*r, INT32_MAX));
       return 0;
     }
+    case SIOCOUTQNSD: {  // tcp_ioctl: queued and not yet sent
+      if (sf->type != SOCK_STREAM) break;  // udp_ioctl has none: the kernel's answer below
+      if (arg == nullptr) return fail(EFAULT);
+      auto r = rt.stack().notsent_bytes(sf->id);
+      if (!r) return fail(r.error());
+      *static_cast<int*>(arg) = static_cast<int>(std::min<size_t>(*r, INT32_MAX));
+      return 0;
+    }
+    case SIOCATMARK:  // urgent data is inline and never marked
+      if (sf->type != SOCK_STREAM) break;
+      if (arg == nullptr) return fail(EFAULT);
+      *static_cast<int*>(arg) = 0;
+      return 0;
+    case FIOCLEX:
+    case FIONCLEX:
+    case FIOASYNC:
+    case FIOSETOWN:
+    case FIOGETOWN:
+    case SIOCSPGRP:
+    case SIOCGPGRP:
+      return libc().ioctl(fd, request, arg);  // about the file: the placeholder's
     default:
-      return fail(ENOTTY);
+      break;
   }
+  // What a kernel socket answers for everything else, the interface
+  // ioctls above all (SIOCGIFINDEX, SIOCGIFCONF, SIOCGIFFLAGS, ...), which
+  // programs send to whatever socket they have.
+  int k = rt.ioctl_socket();
+  if (k < 0) return fail(ENOTTY);
+  return libc().ioctl(k, request, arg);
 }

@@ -133,6 +133,9 @@ SHUNT_EXPORT long syscall(long n, ...) noexcept {
     case SYS_shutdown: return shutdown(arg<int>(a[0]), arg<int>(a[1]));
     case SYS_sendfile:
       return sendfile(arg<int>(a[0]), arg<int>(a[1]), arg<off_t*>(a[2]), arg<size_t>(a[3]));
+    case SYS_splice:
+      return splice(arg<int>(a[0]), arg<loff_t*>(a[1]), arg<int>(a[2]), arg<loff_t*>(a[3]), arg<size_t>(a[4]),
+                    arg<unsigned>(a[5]));
 #ifdef SYS_poll
     case SYS_poll: return poll(arg<pollfd*>(a[0]), arg<nfds_t>(a[1]), arg<int>(a[2]));
 #endif

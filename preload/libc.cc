@@ -44,6 +44,7 @@ Libc load() {
   resolve(l.writev, "writev");
   resolve(l.sendfile, "sendfile");
   resolve(l.sendfile64, "sendfile64");
+  resolve(l.splice, "splice");
   resolve(l.shutdown, "shutdown");
   resolve(l.close, "close");
   resolve(l.close_range, "close_range", false);

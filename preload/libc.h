@@ -2,6 +2,7 @@
 // call the preload layer forwards to the kernel goes through here.
 #pragma once
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -40,6 +41,7 @@ struct Libc {
   ssize_t (*writev)(int, const iovec*, int);
   ssize_t (*sendfile)(int, int, off_t*, size_t);
   ssize_t (*sendfile64)(int, int, off64_t*, size_t);
+  ssize_t (*splice)(int, loff_t*, int, loff_t*, size_t, unsigned int);
   int (*shutdown)(int, int);
   int (*close)(int);
   int (*close_range)(unsigned, unsigned, int);

@@ -30,7 +30,12 @@
 #include "control/path.h"
 #include "preload/control_server.h"
 #include "preload/host_secret.h"
+#include "preload/host_sysctl.h"
 #include "preload/libc.h"
+
+#include <linux/tcp.h>
+#include <net/if.h>
+#include <netinet/in.h>
 
 namespace shunt::preload {
 namespace {
@@ -198,6 +203,13 @@ int Runtime::start_locked() {
           fmt::format("per-process TCP secret ({})", why));
     }
   }
+  {
+    // Socket defaults from the host, as a kernel socket here would have them.
+    std::string notes;
+    apply_host_sysctls(sc, notes);
+    if (!notes.empty()) log(Config::LogLevel::kInfo, notes);
+  }
+  ifindex_ = static_cast<int>(if_nametoindex(config_.ifname.c_str()));
   stack_ = std::make_unique<Stack>(*device_, *pool_, sc);
 
   rlimit rl{};
@@ -369,6 +381,10 @@ void Runtime::update_signal(SocketFile* sf) {
   if (sf->read_waiters + sf->epoll_read > 0) {
     interest |= readiness::kReadable | readiness::kReadHangup | readiness::kError | readiness::kHangup;
   }
+  if (sf->bytes_waiters > 0) interest |= readiness::kBytes;
+  // An error only queued (MSG_ERRQUEUE) is POLLERR for epoll watchers; a
+  // blocking recv does not end for it.
+  if (sf->epoll_read + sf->epoll_write > 0) interest |= readiness::kErrQueue;
   if (sf->write_waiters + sf->epoll_write > 0) {
     interest |= readiness::kWritable | readiness::kError | readiness::kHangup;
   }
@@ -416,7 +432,7 @@ void Runtime::service_device() {
 }
 
 int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
-                  Duration timeout) {
+                  Duration timeout, bool any_bytes) {
   if (lost_) {
     errno = ENETDOWN;
     return -1;
@@ -425,7 +441,8 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
     // SHUNT_BUSY_POLL_US: poll the device from this thread before sleeping,
     // trading CPU for latency (like SO_BUSY_POLL).
     const uint32_t want = for_write ? readiness::kWritable | readiness::kError | readiness::kHangup
-                                    : readiness::kReadable | readiness::kError | readiness::kHangup;
+                                    : readiness::kReadable | readiness::kError | readiness::kHangup |
+                                          (any_bytes ? readiness::kBytes : 0u);
     const int64_t until = to_ns(now()) + int64_t{config_.busy_poll_us} * 1000;
     while (to_ns(now()) < until) {
       service_device();
@@ -437,6 +454,7 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
     }
   }
   (for_write ? sf->write_waiters : sf->read_waiters) += 1;
+  if (any_bytes) sf->bytes_waiters += 1;
   update_signal(sf);
   lock.unlock();
   int ms = -1;
@@ -458,6 +476,7 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
   }
   lock.lock();
   (for_write ? sf->write_waiters : sf->read_waiters) -= 1;
+  if (any_bytes) sf->bytes_waiters -= 1;
   update_signal(sf);
   if (lost_) {
     errno = ENETDOWN;
@@ -472,6 +491,38 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
     return -1;
   }
   return 0;
+}
+
+int64_t Runtime::realtime_ns(Instant at) const {
+  timespec mono{}, real{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &real);
+  const int64_t mono_ns = int64_t{mono.tv_sec} * 1'000'000'000 + mono.tv_nsec;
+  const int64_t real_ns = int64_t{real.tv_sec} * 1'000'000'000 + real.tv_nsec;
+  return real_ns - (mono_ns - to_ns(at));
+}
+
+int Runtime::ioctl_socket() {
+  if (ioctl_fd_ < 0) {
+    int fd = libc().socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) ioctl_fd_ = move_high(fd);
+  }
+  return ioctl_fd_;
+}
+
+size_t Runtime::kernel_tcp_info_size() {
+  size_t n = tcp_info_size_.load(std::memory_order_relaxed);
+  if (n != 0) return n;
+  n = sizeof(tcp_info);
+  int fd = libc().socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    unsigned char buf[1024];
+    socklen_t len = sizeof buf;
+    if (libc().getsockopt(fd, IPPROTO_TCP, TCP_INFO, buf, &len) == 0) n = len;
+    libc().close(fd);
+  }
+  tcp_info_size_.store(n, std::memory_order_relaxed);
+  return n;
 }
 
 void Runtime::print_stats() {

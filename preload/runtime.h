@@ -39,13 +39,53 @@ struct RecordedOpt {
   std::vector<uint8_t> value;
 };
 
+// Ancillary data recvmsg adds (ip(7), ipv6(7), socket(7)).
+namespace cmsg_flag {
+inline constexpr uint32_t kPktInfo = 1u << 0;       // IP_PKTINFO
+inline constexpr uint32_t kRecvTtl = 1u << 1;       // IP_RECVTTL
+inline constexpr uint32_t kRecvTos = 1u << 2;       // IP_RECVTOS
+inline constexpr uint32_t kOrigDstAddr = 1u << 3;   // IP_RECVORIGDSTADDR
+inline constexpr uint32_t kIpv6PktInfo = 1u << 4;   // IPV6_RECVPKTINFO
+inline constexpr uint32_t kTimestamp = 1u << 5;     // SO_TIMESTAMP (timeval)
+inline constexpr uint32_t kTimestampNs = 1u << 6;   // SO_TIMESTAMPNS (timespec)
+inline constexpr uint32_t kTimestampNew = 1u << 7;  // the _NEW (64-bit) forms of both
+}  // namespace cmsg_flag
+
+// Options only the libc boundary needs (preload/options.cc); an accepted
+// socket takes its listener's (but SO_PRIORITY, which Linux resets).
+struct SocketExtras {
+  uint32_t cmsg = 0;           // cmsg_flag bits
+  int priority = 0;            // SO_PRIORITY: kept and reported
+  uint32_t mark = 0;           // SO_MARK: kept and reported
+  int bound_ifindex = 0;       // SO_BINDTODEVICE / SO_BINDTOIFINDEX (0: none)
+  bool freebind = false;       // IP_FREEBIND (the stack's freebind is this or transparent)
+  bool transparent = false;    // IP_TRANSPARENT
+  bool bind_no_port = false;   // IP_BIND_ADDRESS_NO_PORT: kept and reported
+  int busy_poll = 0;           // SO_BUSY_POLL: kept (SHUNT_BUSY_POLL_US is shunt's)
+  bool keepalive = false;      // SO_KEEPALIVE on UDP: kept and reported
+  bool ipv6_recverr = false;   // IPV6_RECVERR: kept (no IPv6 errors to queue)
+  int ipv6_unicast_hops = -1;  // IPV6_UNICAST_HOPS: kept (-1: the default)
+  uint16_t gso_size = 0;       // UDP_SEGMENT
+  bool udp_gro = false;        // UDP_GRO: kept; datagrams are never coalesced
+  bool udp_cork = false;       // UDP_CORK
+};
+
+// Datagram pieces held back by UDP_CORK / MSG_MORE (Linux up->pending).
+struct UdpCork {
+  bool pending = false;
+  std::vector<uint8_t> data;
+  std::optional<Endpoint> to;
+  SendOptions extra;
+};
+
 struct SocketFile {
   SocketId id;
   int domain = 0;  // AF_INET, or AF_INET6 for a dual-stack socket
   int type = 0;    // SOCK_STREAM or SOCK_DGRAM
   bool nonblock = false;
   bool v6only = false;
-  int tos = 0;
+  SocketExtras extras;
+  UdpCork cork;
   Duration rcvtimeo{0};
   Duration sndtimeo{0};
   std::vector<int> fds;  // the fds (placeholder eventfd and its dups) that refer to it
@@ -53,6 +93,7 @@ struct SocketFile {
   // and epoll registrations. The placeholder is signalled when the socket
   // is ready for something someone waits for (design.md 5).
   uint32_t read_waiters = 0;
+  uint32_t bytes_waiters = 0;  // blocking receives that hold part of their SO_RCVLOWAT target
   uint32_t write_waiters = 0;
   uint32_t epoll_read = 0;
   uint32_t epoll_write = 0;
@@ -107,9 +148,10 @@ class Runtime {
 
   // Blocks (lock released while sleeping) until `sf` may be ready for
   // reading or writing, or `timeout` (negative: none) passes. Returns 0,
-  // or -1 with errno EAGAIN (timed out) or EINTR (a signal).
+  // or -1 with errno EAGAIN (timed out) or EINTR (a signal). `any_bytes`:
+  // a reader wakes for stream bytes below SO_RCVLOWAT too.
   int wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
-           Duration timeout);
+           Duration timeout, bool any_bytes = false);
 
   // After fork() in the child: the stack stays with the parent (default)
   // or moves to the child (SHUNT_FORK=child).
@@ -163,8 +205,23 @@ class Runtime {
   bool is_runtime_fd(int fd) const {
     return fd >= 0 && (fd == wake_fd_ || fd == epoll_fd_ || (fd == log_fd_ && log_fd_ > 2) ||
                        fd == device_fd_ || fd == pcap_fd_ ||
-                       fd == control_fd_.load(std::memory_order_relaxed));
+                       fd == control_fd_.load(std::memory_order_relaxed) || fd == ioctl_fd_);
   }
+
+  // The stack's interface in this network namespace (IP_PKTINFO,
+  // SO_BINDTODEVICE): its index (0 if unknown) and name.
+  int ifindex() const { return ifindex_; }
+  const std::string& ifname() const { return config_.ifname; }
+  // Wall-clock time (CLOCK_REALTIME, ns) of a stack Instant (SO_TIMESTAMP).
+  int64_t realtime_ns(Instant at) const;
+  // A kernel AF_INET datagram socket, made on first use and kept among the
+  // runtime's fds, that answers the ioctls a stack socket does not (the
+  // interface ioctls programs send to any socket: SIOCGIFINDEX, ...).
+  // Lock held; -1 if it cannot be made.
+  int ioctl_socket();
+  // How many bytes getsockopt(TCP_INFO) returns on this kernel (the struct
+  // grows with kernel versions); probed once on a kernel socket.
+  size_t kernel_tcp_info_size();
 
   // The control socket (control_server.h, docs/control.md): one request
   // line in, one JSON document out (runtime_control.cc). Takes the lock.
@@ -237,6 +294,9 @@ class Runtime {
   int pcap_fd_ = -1;  // the capture file (SHUNT_PCAP)
   std::unique_ptr<control::ControlServer> control_;
   std::atomic<int> control_fd_{-1};
+  int ifindex_ = 0;
+  int ioctl_fd_ = -1;
+  std::atomic<size_t> tcp_info_size_{0};
   std::string comm_;  // /proc/self/comm, for the Process column of shunt ss
 };
 

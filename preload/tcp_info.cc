@@ -3,8 +3,10 @@
 
 #include <linux/tcp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 
 namespace shunt::preload {
@@ -37,7 +39,7 @@ uint8_t linux_state(tcp::TcpState s) {
 
 }  // namespace
 
-int fill_tcp_info(const tcp::TcpInfo& i, void* optval, socklen_t* optlen) {
+int fill_tcp_info(const tcp::TcpInfo& i, void* optval, socklen_t* optlen, size_t kernel_size) {
   if (optval == nullptr || optlen == nullptr) {
     errno = EFAULT;
     return -1;
@@ -63,7 +65,8 @@ int fill_tcp_info(const tcp::TcpInfo& i, void* optval, socklen_t* optlen) {
   t.tcpi_last_data_sent = msec(i.last_data_sent);
   t.tcpi_last_data_recv = msec(i.last_data_recv);
   t.tcpi_last_ack_recv = msec(i.last_ack_recv);
-  t.tcpi_pmtu = i.advmss + 40;
+  // The path MTU once connected (Linux reports 0 before).
+  t.tcpi_pmtu = i.advmss != 0 ? i.advmss + (i.ts_ok ? 52 : 40) : 0;
   t.tcpi_rtt = usec(i.rtt);
   t.tcpi_rttvar = usec(i.rttvar);
   t.tcpi_snd_ssthresh = i.snd_ssthresh;
@@ -84,8 +87,17 @@ int fill_tcp_info(const tcp::TcpInfo& i, void* optval, socklen_t* optlen) {
   t.tcpi_bytes_sent = i.bytes_sent;
   t.tcpi_bytes_retrans = i.bytes_retrans;
   t.tcpi_snd_wnd = i.snd_wnd;
-  socklen_t n = std::min<socklen_t>(*optlen, sizeof t);
-  std::memcpy(optval, &t, n);
+  // The fields after tcpi_snd_wnd, as Linux 6.18 has them (an older
+  // linux/tcp.h lacks them): tcpi_rcv_wnd, tcpi_rehash, RTO counters, ECN
+  // counters. Later kernels' additions read as 0.
+  constexpr size_t kSndWndEnd = offsetof(tcp_info, tcpi_snd_wnd) + sizeof(uint32_t);
+  unsigned char out[512] = {};
+  std::memcpy(out, &t, kSndWndEnd);
+  const uint32_t rcv_wnd = i.rcv_wnd;
+  std::memcpy(out + kSndWndEnd, &rcv_wnd, sizeof rcv_wnd);
+  const size_t size = std::min(std::max(kernel_size, kSndWndEnd), sizeof out);
+  socklen_t n = std::min<socklen_t>(*optlen, static_cast<socklen_t>(size));
+  std::memcpy(optval, out, n);
   *optlen = n;
   return 0;
 }

@@ -32,6 +32,7 @@ std::string_view to_string(Error e) {
     case Error::kAccess: return "EACCES";
     case Error::kProto: return "EPROTO";
     case Error::kNetDown: return "ENETDOWN";
+    case Error::kNoDev: return "ENODEV";
   }
   return "E?";
 }

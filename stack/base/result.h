@@ -42,6 +42,7 @@ enum class Error : uint8_t {
   kAccess,           // EACCES (broadcast without SO_BROADCAST)
   kProto,            // EPROTO
   kNetDown,          // ENETDOWN
+  kNoDev,            // ENODEV (no such interface)
 };
 
 std::string_view to_string(Error e);

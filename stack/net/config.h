@@ -45,6 +45,14 @@ struct IcmpConfig {
   bool echo_broadcast = false;
 };
 
+// Socket buffer limits (Linux net.core.rmem_max / wmem_max): SO_RCVBUF and
+// SO_SNDBUF are clamped to these, then doubled (socket(7)). The preload
+// runtime reads the host's values at start.
+struct CoreConfig {
+  uint32_t rmem_max = 212992;
+  uint32_t wmem_max = 212992;
+};
+
 struct UdpConfig {
   // Default SO_RCVBUF / SO_SNDBUF in bytes (Linux rmem_default / wmem_default).
   uint32_t rcvbuf = 212992;
@@ -75,6 +83,7 @@ struct StackConfig {
   ArpConfig arp;
   ReassemblyConfig reassembly;
   IcmpConfig icmp;
+  CoreConfig core;
   UdpConfig udp;
   tcp::TcpConfig tcp;
 };

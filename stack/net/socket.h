@@ -26,6 +26,12 @@ inline constexpr uint32_t kWritable = 1u << 1;
 inline constexpr uint32_t kError = 1u << 2;
 inline constexpr uint32_t kHangup = 1u << 3;
 inline constexpr uint32_t kReadHangup = 1u << 4;
+// An error waits in the error queue (MSG_ERRQUEUE): POLLERR for poll and
+// epoll, but no reason to end a blocking recv.
+inline constexpr uint32_t kErrQueue = 1u << 5;
+// Stream bytes are queued, fewer than SO_RCVLOWAT too: what a blocking
+// recv that holds part of its target waits for (Linux sk_wait_data).
+inline constexpr uint32_t kBytes = 1u << 6;
 }  // namespace readiness
 
 // Flags for recv_from / send_to (the preload layer maps MSG_*).
@@ -54,6 +60,19 @@ enum class SockOpt : uint8_t {
   kUserTimeout,  // TCP_USER_TIMEOUT, milliseconds
   // Added last so the fuzz targets' option numbers keep their meaning.
   kReusePort,  // SO_REUSEPORT (stack/net/reuseport.h), TCP and UDP
+  kRcvBufForce,    // SO_RCVBUFFORCE: SO_RCVBUF without the rmem_max clamp
+  kSndBufForce,    // SO_SNDBUFFORCE
+  kRcvLowat,       // SO_RCVLOWAT: bytes before a TCP socket reads as readable
+  kNotSentLowat,   // TCP_NOTSENT_LOWAT: bytes unsent before it stops being writable
+  kTos,            // IP_TOS
+  kMtuDiscover,    // IP_MTU_DISCOVER (IP_PMTUDISC_*)
+  kRecvErr,        // IP_RECVERR: ICMP errors queued for MSG_ERRQUEUE
+  kFreeBind,       // IP_FREEBIND (and IP_TRANSPARENT): bind to an address not ours
+  kMulticastTtl,   // IP_MULTICAST_TTL
+  kMulticastLoop,  // IP_MULTICAST_LOOP
+  kMulticastAll,   // IP_MULTICAST_ALL
+  kDeferAccept,    // TCP_DEFER_ACCEPT, seconds
+  kFastOpen,       // TCP_FASTOPEN (the queue length; shunt has no Fast Open)
 };
 
 }  // namespace shunt

@@ -77,6 +77,7 @@ void Stack::poll(Instant now) {
   run_arp_timers(now);
   run_reassembly_timers(now);
   run_tcp_timers(now);
+  run_defer_timers(now);
   last_now_ = now;
   flush(now);
 }
@@ -85,7 +86,7 @@ Instant Stack::next_deadline() const {
   if (!announced_ || !loopback_.empty() || !tx_.empty()) return Instant::min();
   Instant t = std::min(arp_.next_deadline(), reasm_.next_deadline());
   if (!tcp_timers_.empty()) t = std::min(t, tcp_timers_.front().at);
-  return t;
+  return std::min(t, defer_deadline());
 }
 
 void Stack::transmit(PacketBuffer frame) {
@@ -175,6 +176,7 @@ Result<> Stack::close(SocketId s, Instant now) {
     if (auto r = tcp_close(s, *t, now); !r) return r;
   } else if (UdpSocket* u = udp(s)) {
     udp_unhash(s, *u);
+    udp_leave_all(*u);
   } else {
     return Error::kBadFd;
   }

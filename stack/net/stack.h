@@ -44,6 +44,29 @@ struct RecvResult {
   size_t datagram_len = 0;    // the whole datagram's length (> copied when truncated)
   Endpoint from;
   bool truncated() const { return datagram_len > copied; }
+  // UDP: what ip(7)'s ancillary data reports about the datagram.
+  Ipv4Address to;             // its destination (IP_PKTINFO ipi_addr, IP_ORIGDSTADDR)
+  Ipv4Address spec_dst;       // our address it came in on (ipi_spec_dst)
+  uint8_t ttl = 0;            // IP_RECVTTL
+  uint8_t tos = 0;            // IP_RECVTOS
+  Instant at{};               // arrival (SO_TIMESTAMP)
+};
+
+// 224.0.0.1, the group every multicast host is in (RFC 1112 4).
+inline constexpr Ipv4Address kAllHosts{0xe0000001};
+// RFC 1112 6.4: the Ethernet address of a group.
+MacAddress multicast_mac(Ipv4Address group);
+
+// What SO_RCVBUF / SO_SNDBUF store for `value` (Linux sock_setsockopt):
+// clamped to `max` (rmem_max / wmem_max) unless `force` (SO_*BUFFORCE),
+// doubled, at least `floor`.
+uint32_t sock_buf_size(int value, bool force, uint32_t max, uint32_t floor);
+
+// Per-call choices of one UDP send, from sendmsg's ancillary data (ip(7)).
+struct SendOptions {
+  std::optional<Ipv4Address> src;  // IP_PKTINFO ipi_spec_dst: the source address
+  std::optional<uint8_t> ttl;      // IP_TTL
+  std::optional<uint8_t> tos;      // IP_TOS
 };
 
 struct AcceptResult {
@@ -107,12 +130,14 @@ class Stack {
   // (the caller waits for kWritable, then reads take_error()), or kIsConn,
   // kAlready, kConnRefused... as Linux's non-blocking connect.
   Result<> connect(SocketId s, Endpoint remote, Instant now);
-  // connect(AF_UNSPEC): forget the peer (and an implicit local address).
-  Result<> disconnect(SocketId s);
+  // connect(AF_UNSPEC): forget the peer (and an implicit local address);
+  // a TCP connection is reset.
+  Result<> disconnect(SocketId s, Instant now);
+  Result<> disconnect(SocketId s) { return disconnect(s, last_now_); }
   // UDP: one datagram to `to`, or to the connected peer when nullopt.
   // TCP: `to` is ignored; returns the bytes taken into the send buffer.
   Result<size_t> send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now,
-                         uint32_t flags = 0);
+                         uint32_t flags = 0, const SendOptions& extra = {});
   // UDP: one datagram; kAgain when none is queued. A pending error (ICMP)
   // is returned once instead, as Linux does. TCP: stream bytes, 0 at EOF.
   Result<RecvResult> recv_from(SocketId s, MutableBytes buf, uint32_t flags, Instant now);
@@ -151,6 +176,28 @@ class Stack {
   // readable (TCP).
   Result<size_t> next_datagram_size(SocketId s) const;
   bool is_tcp(SocketId s) const { return tcp(s) != nullptr; }
+  // SIOCOUTQNSD: bytes queued and not yet sent (TCP; EINVAL listening).
+  Result<size_t> notsent_bytes(SocketId s) const;
+  // IP_MTU: the path MTU of a connected socket (ENOTCONN otherwise).
+  Result<uint32_t> path_mtu(SocketId s) const;
+  // When the last data a TCP socket received arrived (SO_TIMESTAMP on a
+  // stream: the kernel reports the last segment's arrival).
+  Result<Instant> last_data_received(SocketId s, Instant now) const;
+
+  // MSG_ERRQUEUE (IP_RECVERR): the oldest queued error, taken off the
+  // queue; kAgain when there is none (Linux ip_recv_error).
+  Result<QueuedIcmpError> take_queued_error(SocketId s);
+
+  // Multicast (ip(7)) on the one interface, UDP only (TCP: EPROTO).
+  // `iface` is the interface's address or any; another address is ENODEV.
+  // Joining twice is EADDRINUSE, leaving a group not joined EADDRNOTAVAIL.
+  Result<> join_group(SocketId s, Ipv4Address group, Ipv4Address iface);
+  Result<> leave_group(SocketId s, Ipv4Address group, Ipv4Address iface);
+  // IP_MULTICAST_IF: our address or any (EADDRNOTAVAIL otherwise).
+  Result<> set_multicast_if(SocketId s, Ipv4Address iface);
+  Result<Ipv4Address> multicast_if(SocketId s) const;
+  // Whether any socket joined `group` (the interface receives it).
+  bool joined(Ipv4Address group) const { return mc_groups_.count(group.value()) != 0; }
 
  private:
   // Where an inbound IP packet came from and what it looked like, for ICMP
@@ -163,6 +210,7 @@ class Stack {
 
   // stack_link.cc
   void ethernet_input(PacketBuffer frame, Instant now);
+  bool multicast_mac_wanted(MacAddress mac) const;
   void arp_input(PacketBuffer packet, Instant now);
   void send_arp(uint16_t op, MacAddress dst_mac, MacAddress target_mac, Ipv4Address target_ip,
                 Instant now);
@@ -187,6 +235,9 @@ class Stack {
   Result<LinkDest> link_dest_for(Ipv4Address dst);
   void ip_send_one(const wire::Ipv4Repr& hdr, PacketBuffer payload, const LinkDest& to,
                    uint64_t owner, Instant now);
+  // A copy of a datagram we send to a group we joined, delivered to our
+  // own sockets (IP_MULTICAST_LOOP; Linux ip_mc_output).
+  void ip_loop_back(wire::Ipv4Repr hdr, PacketBuffer payload);
   uint16_t next_ip_ident(Ipv4Address dst, uint8_t protocol);
   bool is_our_address(Ipv4Address a) const;
   bool is_broadcast_for_us(Ipv4Address a) const;
@@ -194,7 +245,10 @@ class Stack {
 
   // stack_icmp.cc
   void icmp_input(IpInput& in, PacketBuffer payload, Instant now);
-  void icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quoted);
+  void icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quoted, Ipv4Address from,
+                        Instant now);
+  void udp_icmp_error(uint8_t type, uint8_t code, uint16_t mtu, Bytes quoted, Ipv4Address from,
+                      Instant now);
   void send_icmp_error(uint8_t type, uint8_t code, const IpInput& in, Bytes payload_start,
                        Instant now, uint16_t next_hop_mtu = 0);
   void neighbour_failed(uint64_t owner);
@@ -218,7 +272,7 @@ class Stack {
   void tcp_send_reset_for(const tcp::FourTuple& t, const wire::TcpRepr& seg, uint32_t payload_len,
                           Instant now);
   void tcp_transmit(const tcp::FourTuple& t, wire::TcpRepr& hdr, PacketBuffer payload,
-                    uint64_t owner, Instant now);
+                    uint64_t owner, Instant now, uint8_t ttl = 0, uint8_t tos = 0);
   // Sends what the connection queued, reschedules its timer, reports
   // readiness, and retires it when it is done.
   void tcp_after(tcp::TcpConnection* c, Instant now);
@@ -231,6 +285,7 @@ class Stack {
   void run_tcp_timers(Instant now);
   TcpSocket* tcp(SocketId s);
   const TcpSocket* tcp(SocketId s) const;
+  uint32_t tcp_readiness(const TcpSocket& t) const;
   // The listener a new connection for `t` goes to: one bound to the
   // address before a wildcard one, and within a SO_REUSEPORT group the
   // member the flow hash picks.
@@ -243,10 +298,19 @@ class Stack {
   Result<> tcp_bind(SocketId s, TcpSocket& t, Endpoint local);
   Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
   Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
+  Result<> tcp_disconnect(SocketId s, TcpSocket& t, Instant now);
   void tcp_unbind(SocketId s, TcpSocket& t);
   uint64_t ts_offset_for(const tcp::FourTuple& t) const;
   Result<> tcp_set_option(SocketId s, SockOpt opt, int value);
+  Result<> tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value);
   Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
+  // TCP_DEFER_ACCEPT: whether a queued connection may be accepted yet, and
+  // the deferrals that end by `now` (their listeners become readable).
+  bool tcp_acceptable(const TcpSocket& l, tcp::TcpConnection* c, Instant now) const;
+  void run_defer_timers(Instant now);
+  Instant defer_deadline() const;
+  // Multicast: a socket's memberships go when it closes.
+  void udp_leave_all(UdpSocket& u);
 
   NetDevice& device_;
   BufferPool& pool_;
@@ -283,6 +347,11 @@ class Stack {
   std::unordered_multimap<uint16_t, SocketId> udp_ports_;
   ReuseportGroups reuseport_;
   std::vector<SocketId> changed_;
+  // Multicast groups joined on the interface: group -> memberships (Linux
+  // in_device mc_list with its users).
+  std::unordered_map<uint32_t, uint32_t> mc_groups_;
+  // Listeners with connections waiting on TCP_DEFER_ACCEPT.
+  std::vector<SocketId> deferring_;
   std::vector<EchoReply> echo_replies_;
   Instant last_now_{};
 

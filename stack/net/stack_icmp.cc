@@ -52,6 +52,7 @@ void Stack::icmp_input(IpInput& in, PacketBuffer payload, Instant now) {
   switch (icmp->type) {
     case wire::icmp_type::kEchoRequest: {
       ++stats_.icmp.InEchos;
+      // A broadcast or a group (link_broadcast covers both).
       if (in.link_broadcast && !cfg_.icmp.echo_broadcast) {
         return count_drop(stats_, DropReason::kIcmpBroadcastEcho);
       }
@@ -86,16 +87,17 @@ void Stack::icmp_input(IpInput& in, PacketBuffer payload, Instant now) {
       return;
     case wire::icmp_type::kDestUnreachable:
       ++stats_.icmp.InDestUnreachs;
-      return icmp_error_input(icmp->type, icmp->code, icmp->next_hop_mtu, icmp->payload);
+      return icmp_error_input(icmp->type, icmp->code, icmp->next_hop_mtu, icmp->payload, in.hdr.src, now);
     case wire::icmp_type::kTimeExceeded:
       ++stats_.icmp.InTimeExcds;
-      return icmp_error_input(icmp->type, icmp->code, icmp->next_hop_mtu, icmp->payload);
+      return icmp_error_input(icmp->type, icmp->code, icmp->next_hop_mtu, icmp->payload, in.hdr.src, now);
     default:
       return count_drop(stats_, DropReason::kIcmpUnsupportedType);
   }
 }
 
-void Stack::icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quoted) {
+void Stack::icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quoted,
+                             Ipv4Address from, Instant now) {
   // The quote is our own datagram's IP header and at least 8 bytes of its
   // payload (RFC 792): enough for the ports.
   if (quoted.size() < 20 || (quoted[0] >> 4) != 4) {
@@ -111,20 +113,7 @@ void Stack::icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quo
   if (!is_our_address(src)) return count_drop(stats_, DropReason::kIcmpErrorNoSocket);
 
   const IcmpErrorMeaning m = meaning(type, code);
-  if (protocol == wire::ip_proto::kUdp) {
-    // Linux udp_err without IP_RECVERR: only hard errors, only on
-    // connected sockets, reach the application.
-    auto [lo, hi] = udp_ports_.equal_range(sport);
-    for (auto it = lo; it != hi; ++it) {
-      UdpSocket* u = udp(it->second);
-      if (u == nullptr || !u->remote || u->remote->addr != dst || u->remote->port != dport) continue;
-      if (m.fatal) {
-        u->pending_error = m.error;
-        mark_changed(it->second);
-      }
-      return;
-    }
-  }
+  if (protocol == wire::ip_proto::kUdp) return udp_icmp_error(type, code, mtu, quoted, from, now);
   if (protocol == wire::ip_proto::kTcp) {
     tcp::FourTuple t{{src, sport}, {dst, dport}};
     if (conns_.count(t) != 0) {
@@ -134,6 +123,65 @@ void Stack::icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quo
     }
   }
   count_drop(stats_, DropReason::kIcmpErrorNoSocket);
+}
+
+void Stack::udp_icmp_error(uint8_t type, uint8_t code, uint16_t mtu, Bytes quoted, Ipv4Address from,
+                           Instant now) {
+  const size_t ihl = size_t{quoted[0] & 0x0fu} * 4;
+  const Ipv4Address src(load_be32(&quoted[12]));
+  const Ipv4Address dst(load_be32(&quoted[16]));
+  const uint16_t sport = load_be16(&quoted[ihl]);
+  const uint16_t dport = load_be16(&quoted[ihl + 2]);
+  // Linux __udp4_lib_err: the socket a reply to the datagram would reach,
+  // connected or not (the most specific one, as udp_input picks).
+  SocketId id{};
+  UdpSocket* u = nullptr;
+  int best = -1;
+  auto [lo, hi] = udp_ports_.equal_range(sport);
+  for (auto it = lo; it != hi; ++it) {
+    UdpSocket* c = udp(it->second);
+    if (c == nullptr || !c->bound) continue;
+    if (!c->local.addr.is_unspecified() && c->local.addr != src) continue;
+    if (c->remote && (c->remote->addr != dst || c->remote->port != dport)) continue;
+    int score = (c->remote ? 4 : 0) + (c->local.addr.is_unspecified() ? 0 : 2);
+    if (score > best) {
+      best = score;
+      id = it->second;
+      u = c;
+    }
+  }
+  if (u == nullptr) return count_drop(stats_, DropReason::kIcmpErrorNoSocket);
+  IcmpErrorMeaning m = meaning(type, code);
+  if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_code::kFragNeeded) {
+    // udp_err: EMSGSIZE, a hard error unless IP_PMTUDISC_DONT.
+    if (u->pmtudisc == 0) return;
+    m.fatal = true;
+  }
+  if (!u->recverr) {
+    // Without IP_RECVERR only hard errors reach the application, and only
+    // on a connected socket.
+    if (!m.fatal || !u->remote) return;
+  } else {
+    // ip_icmp_error: queued for MSG_ERRQUEUE with what the error quoted of
+    // the datagram, if the receive buffer has room (sock_queue_err_skb).
+    QueuedIcmpError e;
+    e.error = m.error;
+    e.type = type;
+    e.code = code;
+    e.info = (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_code::kFragNeeded) ? mtu : 0;
+    e.offender = from;
+    e.dest = Endpoint{dst, dport};
+    Bytes data = quoted.subspan(ihl + 8);
+    e.payload.assign(data.begin(), data.end());
+    e.at = now;
+    const size_t charge = e.payload.size() + 256;
+    if (u->rx_bytes + charge < u->rcvbuf) {
+      u->rx_bytes += charge;
+      u->errqueue.push_back(std::move(e));
+    }
+  }
+  u->pending_error = m.error;
+  mark_changed(id);
 }
 
 void Stack::send_icmp_error(uint8_t type, uint8_t code, const IpInput& in, Bytes payload_start,

@@ -12,14 +12,14 @@ namespace {
 
 void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
 
+}  // namespace
+
 // RFC 1112 6.4: an IPv4 multicast group maps to 01:00:5e + its low 23 bits.
 MacAddress multicast_mac(Ipv4Address a) {
   uint32_t v = a.value();
   return MacAddress({0x01, 0x00, 0x5e, static_cast<uint8_t>((v >> 16) & 0x7f),
                      static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)});
 }
-
-}  // namespace
 
 bool Stack::is_our_address(Ipv4Address a) const {
   return cfg_.address && a == cfg_.address->address();
@@ -53,12 +53,14 @@ void Stack::ip_input(PacketBuffer packet, Instant now, bool loopback) {
     return count_drop(stats_, DropReason::kIpBadSource);
   }
   const bool broadcast = is_broadcast_for_us(hdr->dst);
-  if (!is_our_address(hdr->dst) && !broadcast) {
+  // A group is ours while a socket is in it (RFC 1112 6.2); all-hosts always.
+  const bool group = hdr->dst.is_multicast() && (joined(hdr->dst) || hdr->dst == kAllHosts);
+  if (!is_our_address(hdr->dst) && !broadcast && !group) {
     ++stats_.ip.InAddrErrors;
     return count_drop(stats_, DropReason::kIpNotForUs);
   }
 
-  IpInput in{*hdr, packet.bytes(), broadcast};
+  IpInput in{*hdr, packet.bytes(), broadcast || group};
   packet.pull_front(hdr->header_len);
 
   if (hdr->is_fragment()) {

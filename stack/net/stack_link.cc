@@ -30,7 +30,7 @@ void Stack::ethernet_input(PacketBuffer frame, Instant now) {
     ++stats_.link.InDiscards;
     return count_drop(stats_, DropReason::kEthVlanTagged);
   }
-  if (eth->dst != cfg_.mac && !eth->dst.is_broadcast()) {
+  if (eth->dst != cfg_.mac && !eth->dst.is_broadcast() && !multicast_mac_wanted(eth->dst)) {
     ++stats_.link.InDiscards;
     return count_drop(stats_, DropReason::kEthNotForUs);
   }
@@ -49,6 +49,17 @@ void Stack::ethernet_input(PacketBuffer frame, Instant now) {
       ++stats_.link.InDiscards;
       return count_drop(stats_, DropReason::kEthUnknownType);
   }
+}
+
+bool Stack::multicast_mac_wanted(MacAddress mac) const {
+  // The groups' addresses are the interface's multicast filter (Linux
+  // ip_mc_filter_add); all-hosts is always in it.
+  if (!mac.is_multicast()) return false;
+  if (mac == multicast_mac(kAllHosts)) return true;
+  for (const auto& [g, users] : mc_groups_) {
+    if (mac == multicast_mac(Ipv4Address(g))) return true;
+  }
+  return false;
 }
 
 void Stack::arp_input(PacketBuffer packet, Instant now) {

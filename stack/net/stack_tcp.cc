@@ -18,9 +18,9 @@ namespace {
 
 void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
 
-// Linux net.core.rmem_max / wmem_max: SO_RCVBUF/SO_SNDBUF are capped there
-// and doubled; the floors are SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF.
-constexpr uint32_t kSockBufMax = 212992;
+// SO_RCVBUF/SO_SNDBUF (sock_buf_size): capped by the StackConfig's
+// core.rmem_max / wmem_max and doubled; the floors are SOCK_MIN_RCVBUF /
+// SOCK_MIN_SNDBUF.
 constexpr uint32_t kMinRcvBuf = 2304;
 constexpr uint32_t kMinSndBuf = 4608;
 
@@ -95,7 +95,10 @@ bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck w
 
 Result<> Stack::tcp_bind(SocketId s, TcpSocket& t, Endpoint local) {
   if (t.bound || t.conn || t.listening) return Error::kInval;
-  if (!local.addr.is_unspecified() && !is_our_address(local.addr)) return Error::kAddrNotAvail;
+  // Linux inet_bind: an address not ours only with IP_FREEBIND / IP_TRANSPARENT.
+  if (!local.addr.is_unspecified() && !is_our_address(local.addr) && !t.sockopts.freebind) {
+    return Error::kAddrNotAvail;
+  }
   if (local.port == 0) {
     auto port = ports_.pick_random([&](uint16_t p) {
       return tcp_port_conflict(t, Endpoint{local.addr, p}, PortCheck::kAutobind);
@@ -131,21 +134,29 @@ void Stack::tcp_unbind(SocketId s, TcpSocket& t) {
 Result<> Stack::tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now) {
   if (t.listening) return Error::kIsConn;
   if (t.conn) {
+    // Linux __inet_stream_connect: the first connect() after a
+    // non-blocking one reports how it went (0, or its error, or
+    // ECONNABORTED when SO_ERROR took the error); later ones EISCONN.
+    const bool report = t.connecting;
     switch (t.conn->state()) {
       case TcpState::kSynSent:
       case TcpState::kSynReceived:
         return Error::kAlready;
       case TcpState::kClosed:
+        t.connecting = false;
         if (t.conn->pending_error()) {
           // The failed connect's error is reported by this call, as Linux does.
           return *t.conn->take_error();
         }
+        if (report) return Error::kConnAborted;
         if (t.conn->was_reset() || t.conn->state() == TcpState::kClosed) {
           t.conn.reset();  // a closed socket may connect again
           break;
         }
         return Error::kIsConn;
       default:
+        t.connecting = false;
+        if (report) return {};
         return Error::kIsConn;
     }
   }
@@ -184,6 +195,8 @@ Result<> Stack::tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant n
   c->connect(isn_.isn(tuple, now), now);
   tcp_after(c, now);
   flush(now);
+  t.connecting = true;
+  t.error.reset();
   return Error::kInProgress;
 }
 
@@ -220,9 +233,13 @@ Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
   TcpSocket* l = tcp(s);
   if (l == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
   if (!l->listening) return Error::kInval;
-  if (l->accept_queue.empty()) return Error::kAgain;
-  TcpConnection* c = l->accept_queue.front();
-  l->accept_queue.pop_front();
+  // The first connection that may be accepted yet (TCP_DEFER_ACCEPT).
+  auto q = std::find_if(l->accept_queue.begin(), l->accept_queue.end(),
+                        [&](TcpConnection* c) { return tcp_acceptable(*l, c, now); });
+  if (q == l->accept_queue.end()) return Error::kAgain;
+  TcpConnection* c = *q;
+  l->accept_queue.erase(q);
+  l->deferred_until.erase(c);
   auto it = l->children.find(c);
   SHUNT_CHECK(it != l->children.end());
   std::unique_ptr<TcpConnection> conn = std::move(it->second);
@@ -240,6 +257,9 @@ Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
   c->owner = id->raw();
   c->parent = 0;
   c->in_accept_queue = false;
+  t.sockopts = l->sockopts;
+  t.sockopts.defer_accept = 0;  // Linux clears the child's accept queue settings
+  t.sockopts.fastopen_qlen = 0;
   AcceptResult r{*id, c->tuple().remote};
   t.conn = std::move(conn);
   mark_changed(s);
@@ -262,6 +282,11 @@ Result<> Stack::shutdown(SocketId s, bool read, bool write, Instant now) {
   }
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
+  // Linux inet_shutdown: the flags are set on an unconnected datagram
+  // socket too, which still reports ENOTCONN.
+  u->shut_rd = u->shut_rd || read;
+  u->shut_wr = u->shut_wr || write;
+  mark_changed(s);
   if (!u->remote) return Error::kNotConn;
   return {};
 }
@@ -279,6 +304,7 @@ Result<> Stack::tcp_close(SocketId s, TcpSocket& t, Instant now) {
     }
     t.children.clear();
     t.accept_queue.clear();
+    t.deferred_until.clear();
     t.syn_queue = 0;
     t.listening = false;
     // The other members of a SO_REUSEPORT group keep serving; the
@@ -307,7 +333,7 @@ Result<> Stack::tcp_close(SocketId s, TcpSocket& t, Instant now) {
 // ---- packet path ---------------------------------------------------------
 
 void Stack::tcp_transmit(const FourTuple& t, wire::TcpRepr& hdr, PacketBuffer payload,
-                         uint64_t owner, Instant now) {
+                         uint64_t owner, Instant now, uint8_t ttl, uint8_t tos) {
   if (!payload) payload = pool_.allocate(0);
   const size_t hl = hdr.header_len_for_emit();
   payload.push_front(hl);
@@ -318,6 +344,8 @@ void Stack::tcp_transmit(const FourTuple& t, wire::TcpRepr& hdr, PacketBuffer pa
   ip.src = t.local.addr;
   ip.dst = t.remote.addr;
   ip.protocol = wire::ip_proto::kTcp;
+  ip.ttl = ttl;  // 0: the default
+  ip.tos = tos;
   ip.dont_fragment = true;  // RFC 1191: TCP does path MTU discovery
   (void)ip_output(ip, std::move(payload), owner, now);
 }
@@ -534,7 +562,8 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
 void Stack::tcp_after(TcpConnection* c, Instant now) {
   for (auto& seg : c->outbox()) {
     if (seg.retransmit) ++stats_.tcp.RetransSegs;
-    tcp_transmit(c->tuple(), seg.hdr, std::move(seg.payload), c->owner, now);
+    tcp_transmit(c->tuple(), seg.hdr, std::move(seg.payload), c->owner, now, c->options().ttl,
+                 c->options().tos);
   }
   c->outbox().clear();
   stats_.tcp.TCPZeroWindowProbesRecv += c->take_counters().zero_window_probes_recv;
@@ -547,6 +576,17 @@ void Stack::tcp_after(TcpConnection* c, Instant now) {
       l->accept_queue.push_back(c);
       c->in_accept_queue = true;
       mark_changed(lid);
+      if (l->sockopts.defer_accept != 0) {
+        // TCP_DEFER_ACCEPT (Linux tcp_check_req drops the bare ACK and
+        // waits): not accepted before data comes or the time is up.
+        l->deferred_until[c] = now + std::chrono::seconds(defer_seconds(l->sockopts.defer_accept));
+        if (std::find(deferring_.begin(), deferring_.end(), lid) == deferring_.end()) deferring_.push_back(lid);
+      }
+    }
+  } else if (c->parent != 0 && c->in_accept_queue) {
+    // Data on a deferred connection makes its listener readable.
+    if (TcpSocket* l = tcp(SocketId::from_raw(c->parent)); l != nullptr && l->deferred_until.count(c) != 0) {
+      mark_changed(SocketId::from_raw(c->parent));
     }
   }
   if (c->done()) {
@@ -577,6 +617,7 @@ void Stack::tcp_retire(TcpConnection* c) {
       if (c->in_accept_queue) {
         auto q = std::find(l->accept_queue.begin(), l->accept_queue.end(), c);
         if (q != l->accept_queue.end()) l->accept_queue.erase(q);
+        l->deferred_until.erase(c);
         mark_changed(lid);
       } else if (l->syn_queue > 0) {
         --l->syn_queue;
@@ -655,16 +696,18 @@ Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
     case SockOpt::kReusePort: t.reuse_port = value != 0; break;
     case SockOpt::kBroadcast: break;  // accepted and meaningless for TCP, as on Linux
     case SockOpt::kRcvBuf: {
-      uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kSockBufMax);
-      o.rcvbuf = std::max(v * 2, kMinRcvBuf);
+      o.rcvbuf = sock_buf_size(value, false, cfg_.core.rmem_max, kMinRcvBuf);
       break;
     }
     case SockOpt::kSndBuf: {
-      uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kSockBufMax);
-      o.sndbuf = std::max(v * 2, kMinSndBuf);
+      o.sndbuf = sock_buf_size(value, false, cfg_.core.wmem_max, kMinSndBuf);
       break;
     }
-    case SockOpt::kTtl: return Error::kNoProtoOpt;
+    case SockOpt::kTtl:
+      // ip(7) IP_TTL: 1..255, or -1 for the default.
+      if (value != -1 && (value < 1 || value > 255)) return Error::kInval;
+      o.ttl = value == -1 ? 0 : static_cast<uint8_t>(value);
+      break;
     case SockOpt::kNoDelay: o.nodelay = value != 0; break;
     case SockOpt::kCork: o.cork = value != 0; break;
     case SockOpt::kKeepAlive: o.keepalive = value != 0; break;
@@ -693,10 +736,18 @@ Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
         t.linger = value;
       }
       break;
-    case SockOpt::kQuickAck: o.quickack = value != 0; break;
+    case SockOpt::kQuickAck:
+      // Linux __tcp_sock_set_quickack: 0 enters "pingpong" (interactive)
+      // mode, which getsockopt reports; 1 leaves it and ACKs at once.
+      o.quickack = value != 0;
+      t.sockopts.pingpong = value == 0;
+      break;
     case SockOpt::kUserTimeout:
       if (value < 0) return Error::kInval;
       o.user_timeout = std::chrono::milliseconds(value);
+      break;
+    default:
+      if (auto r = tcp_set_socket_option(s, t, opt, value); !r) return r;
       break;
   }
   if (t.conn) {
@@ -717,9 +768,10 @@ Result<int> Stack::tcp_get_option(SocketId s, SockOpt opt) const {
     case SockOpt::kReuseAddr: return t.reuse_addr ? 1 : 0;
     case SockOpt::kReusePort: return t.reuse_port ? 1 : 0;
     case SockOpt::kBroadcast: return 0;
-    case SockOpt::kRcvBuf: return static_cast<int>(o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rcvbuf);
-    case SockOpt::kSndBuf: return static_cast<int>(o.sndbuf != 0 ? o.sndbuf : cfg_.tcp.sndbuf);
-    case SockOpt::kTtl: return Error::kNoProtoOpt;
+    // A size never set reads as Linux's starting one (TcpConfig rmem_initial).
+    case SockOpt::kRcvBuf: return static_cast<int>(o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rmem_initial);
+    case SockOpt::kSndBuf: return static_cast<int>(o.sndbuf != 0 ? o.sndbuf : cfg_.tcp.wmem_initial);
+    case SockOpt::kTtl: return o.ttl != 0 ? o.ttl : cfg_.default_ttl;
     case SockOpt::kNoDelay: return o.nodelay ? 1 : 0;
     case SockOpt::kCork: return o.cork ? 1 : 0;
     case SockOpt::kKeepAlive: return o.keepalive ? 1 : 0;
@@ -730,19 +782,168 @@ Result<int> Stack::tcp_get_option(SocketId s, SockOpt opt) const {
       if (t.conn && is_synchronized(t.conn->state())) return static_cast<int>(t.conn->mss());
       return o.user_mss != 0 ? o.user_mss : 536;  // Linux reports TCP_MSS_DEFAULT before connecting
     case SockOpt::kLinger: return t.linger.value_or(-1);
-    case SockOpt::kQuickAck: return 1;
+    case SockOpt::kQuickAck: return t.sockopts.pingpong ? 0 : 1;
     case SockOpt::kUserTimeout:
       return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(o.user_timeout).count());
+    case SockOpt::kRcvBufForce: return static_cast<int>(o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rmem_initial);
+    case SockOpt::kSndBufForce: return static_cast<int>(o.sndbuf != 0 ? o.sndbuf : cfg_.tcp.wmem_initial);
+    case SockOpt::kRcvLowat: return t.sockopts.rcvlowat;
+    case SockOpt::kNotSentLowat: return static_cast<int>(t.sockopts.notsent_lowat);
+    case SockOpt::kTos: return o.tos;
+    case SockOpt::kMtuDiscover: return t.sockopts.pmtudisc;
+    case SockOpt::kRecvErr: return t.sockopts.recverr ? 1 : 0;
+    case SockOpt::kFreeBind: return t.sockopts.freebind ? 1 : 0;
+    case SockOpt::kMulticastTtl: return 1;
+    case SockOpt::kMulticastLoop: return 1;
+    case SockOpt::kMulticastAll: return 1;
+    case SockOpt::kDeferAccept: return defer_seconds(t.sockopts.defer_accept);
+    case SockOpt::kFastOpen: return t.sockopts.fastopen_qlen;
   }
   return Error::kNoProtoOpt;
+}
+
+// The options of the TcpSocket itself (the ones a connection never sees).
+Result<> Stack::tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value) {
+  tcp::ConnOptions& o = t.conn ? t.conn->options() : t.opts;
+  TcpSocket::SocketOptions& so = t.sockopts;
+  switch (opt) {
+    case SockOpt::kRcvBufForce:
+      o.rcvbuf = sock_buf_size(value, true, 0, kMinRcvBuf);
+      return {};
+    case SockOpt::kSndBufForce:
+      o.sndbuf = sock_buf_size(value, true, 0, kMinSndBuf);
+      return {};
+    case SockOpt::kRcvLowat: {
+      // Linux tcp_set_rcvlowat: a negative value means INT_MAX, capped by
+      // half the receive buffer (SO_RCVBUF if set, else tcp_rmem[2]).
+      const uint32_t cap = (o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rcvbuf_max) / 2;
+      const uint32_t v = value < 0 ? INT32_MAX : static_cast<uint32_t>(value);
+      so.rcvlowat = static_cast<int>(std::max<uint32_t>(std::min(v, cap), 1));
+      mark_changed(s);
+      return {};
+    }
+    case SockOpt::kNotSentLowat:
+      so.notsent_lowat = static_cast<uint32_t>(value);
+      mark_changed(s);
+      return {};
+    case SockOpt::kTos:
+      // Linux __ip_sock_set_tos: a stream socket's ECN bits are TCP's.
+      o.tos = static_cast<uint8_t>(value & ~0x3);
+      return {};
+    case SockOpt::kMtuDiscover:
+      if (value < 0 || value > 5) return Error::kInval;  // IP_PMTUDISC_DONT .. _OMIT
+      so.pmtudisc = static_cast<uint8_t>(value);
+      return {};
+    case SockOpt::kRecvErr: so.recverr = value != 0; return {};
+    case SockOpt::kFreeBind: so.freebind = value != 0; return {};
+    case SockOpt::kMulticastTtl: return Error::kInval;  // Linux: not on a stream socket
+    case SockOpt::kMulticastLoop:
+    case SockOpt::kMulticastAll:
+      return {};  // accepted and meaningless, as on Linux
+    case SockOpt::kDeferAccept:
+      so.defer_accept = defer_retransmits(value);
+      return {};
+    case SockOpt::kFastOpen:
+      // Linux: a queue length for a closed or listening socket; shunt keeps
+      // it and serves no Fast Open (a kernel with tcp_fastopen server off).
+      if (value < 0 || (t.conn && t.conn->state() != TcpState::kClosed)) return Error::kInval;
+      so.fastopen_qlen = value;
+      return {};
+    default:
+      return Error::kNoProtoOpt;
+  }
+}
+
+uint32_t Stack::tcp_readiness(const TcpSocket& t) const {
+  using namespace readiness;
+  if (t.listening) {
+    for (TcpConnection* c : t.accept_queue) {
+      if (tcp_acceptable(t, c, last_now_)) return kReadable;
+    }
+    return 0;
+  }
+  // An unconnected socket: Linux poll reports POLLOUT | POLLHUP.
+  if (!t.conn) return kWritable | kHangup | (t.error ? kError : 0u);
+  uint32_t r = t.conn->readiness();
+  const bool ended = (r & (kReadHangup | kHangup | kError)) != 0;
+  if (t.conn->readable() > 0) r |= kBytes;
+  // Both directions shut (Linux SHUTDOWN_MASK): POLLHUP.
+  const TcpState sent_fin = t.conn->state();
+  if ((r & kReadHangup) != 0 &&
+      (sent_fin == TcpState::kFinWait1 || sent_fin == TcpState::kFinWait2 || sent_fin == TcpState::kClosing ||
+       sent_fin == TcpState::kLastAck || sent_fin == TcpState::kTimeWait)) {
+    r |= kHangup;
+  }
+  // SO_RCVLOWAT (Linux tcp_poll -> tcp_stream_is_readable): fewer bytes
+  // than the mark are not readable yet, unless the stream ended or failed.
+  // Never more than the receive buffer holds, or it would never be.
+  const size_t capacity = t.conn->options().rcvbuf != 0 ? t.conn->options().rcvbuf : cfg_.tcp.rcvbuf;
+  const size_t lowat = std::min<size_t>(static_cast<size_t>(t.sockopts.rcvlowat), capacity);
+  if ((r & kReadable) != 0 && !ended && t.conn->readable() < lowat) r &= ~kReadable;
+  // TCP_NOTSENT_LOWAT (tcp_stream_memory_free with wake = 1): writable
+  // while fewer than half the mark's bytes wait unsent.
+  const TcpState st = t.conn->state();
+  if (t.sockopts.notsent_lowat != 0 && (r & kWritable) != 0 && !ended &&
+      (st == TcpState::kEstablished || st == TcpState::kCloseWait) &&
+      t.conn->notsent() * 2 >= t.sockopts.notsent_lowat) {
+    r &= ~kWritable;
+  }
+  return r;
+}
+
+bool Stack::tcp_acceptable(const TcpSocket& l, TcpConnection* c, Instant now) const {
+  auto it = l.deferred_until.find(c);
+  if (it == l.deferred_until.end() || now >= it->second) return true;
+  // Data, or the end of the stream, ends the wait.
+  return c->readable() > 0 || c->state() != TcpState::kEstablished;
+}
+
+Instant Stack::defer_deadline() const {
+  Instant t = kNever;
+  for (SocketId lid : deferring_) {
+    if (const TcpSocket* l = tcp(lid)) {
+      for (const auto& [c, until] : l->deferred_until) t = std::min(t, until);
+    }
+  }
+  return t;
+}
+
+void Stack::run_defer_timers(Instant now) {
+  for (size_t i = 0; i < deferring_.size();) {
+    TcpSocket* l = tcp(deferring_[i]);
+    if (l != nullptr) {
+      for (auto it = l->deferred_until.begin(); it != l->deferred_until.end();) {
+        if (it->second <= now) {
+          it = l->deferred_until.erase(it);
+          mark_changed(deferring_[i]);
+        } else {
+          ++it;
+        }
+      }
+    }
+    if (l == nullptr || l->deferred_until.empty()) {
+      deferring_.erase(deferring_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
 }
 
 Result<tcp::TcpInfo> Stack::tcp_info(SocketId s, Instant now) const {
   const TcpSocket* t = tcp(s);
   if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
-  if (t->conn) return t->conn->info(now);
+  if (t->conn) {
+    tcp::TcpInfo i = t->conn->info(now);
+    // Linux tp->advmss loses the timestamp option's 12 bytes once
+    // timestamps are on (tcp_rcv_synsent_state_process).
+    if (i.ts_ok && i.advmss > 12) i.advmss -= 12;
+    return i;
+  }
   tcp::TcpInfo i;
   i.state = t->listening ? TcpState::kListen : TcpState::kClosed;
+  // A socket never connected reports TCP_MSS_DEFAULT (tcp_init_sock), a
+  // listener nothing (tcp_get_info returns early).
+  if (!t->listening) i.snd_mss = 536;
   i.unacked = static_cast<uint32_t>(t->accept_queue.size());  // Linux: accept queue length
   i.sacked = t->backlog;                                         // Linux: the backlog
   return i;
@@ -766,9 +967,52 @@ Result<std::string> Stack::get_congestion(SocketId s) const {
 }
 
 Result<size_t> Stack::unsent_bytes(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) return t->conn ? t->conn->unsent() : size_t{0};
+  if (const TcpSocket* t = tcp(s)) {
+    // Linux tcp_ioctl SIOCOUTQ: EINVAL listening, 0 during the handshake.
+    if (t->listening) return Error::kInval;
+    if (!t->conn || !tcp::is_synchronized(t->conn->state())) return size_t{0};
+    return t->conn->unsent();
+  }
   if (udp(s) != nullptr) return size_t{0};
   return Error::kBadFd;
+}
+
+Result<size_t> Stack::notsent_bytes(SocketId s) const {
+  if (const TcpSocket* t = tcp(s)) {
+    // Linux tcp_ioctl SIOCOUTQNSD: write_seq - snd_nxt, like SIOCOUTQ.
+    if (t->listening) return Error::kInval;
+    if (!t->conn || !tcp::is_synchronized(t->conn->state())) return size_t{0};
+    return t->conn->notsent();
+  }
+  if (udp(s) != nullptr) return Error::kNoProtoOpt;  // udp_ioctl has no SIOCOUTQNSD
+  return Error::kBadFd;
+}
+
+Result<> Stack::tcp_disconnect(SocketId s, TcpSocket& t, Instant now) {
+  // Linux tcp_disconnect (connect with AF_UNSPEC): a connection is reset
+  // and the socket is as new, with ECONNRESET pending.
+  if (t.listening) return Error::kOpNotSupp;  // not done: stopping a listener this way
+  t.connecting = false;
+  if (!t.conn) return {};
+  TcpConnection* c = t.conn.get();
+  if (!c->done()) {
+    c->abort(now);
+    tcp_after(c, now);
+    flush(now);
+  }
+  auto it = conns_.find(c->tuple());
+  if (it != conns_.end() && it->second == c) conns_.erase(it);
+  t.conn.reset();
+  t.error = Error::kConnReset;
+  mark_changed(s);
+  return {};
+}
+
+Result<Instant> Stack::last_data_received(SocketId s, Instant now) const {
+  const TcpSocket* t = tcp(s);
+  if (t == nullptr) return Error::kBadFd;
+  if (!t->conn) return Error::kNotConn;
+  return now - t->conn->info(now).last_data_recv;
 }
 
 }  // namespace shunt

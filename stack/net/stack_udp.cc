@@ -14,13 +14,25 @@ void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
 // The largest UDP payload one IPv4 datagram can carry.
 constexpr size_t kMaxUdpPayload = 65535 - 20 - wire::UdpRepr::kHeaderLen;
 
-// Linux: SO_RCVBUF/SO_SNDBUF store twice the value asked for, capped by
-// rmem_max/wmem_max (212992) before doubling, with a floor.
-constexpr uint32_t kBufMax = 212992;
+// Linux sock_setsockopt: SO_RCVBUF/SO_SNDBUF store twice the value asked
+// for, taken as unsigned and capped by rmem_max/wmem_max before doubling
+// (SO_*BUFFORCE: not capped, a negative value counts as 0), never more
+// than INT_MAX, never less than SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF.
 constexpr uint32_t kMinRcvBuf = 2304;
 constexpr uint32_t kMinSndBuf = 4608;
 
+// IP_PMTUDISC_DO, _PROBE and _INTERFACE send with DF and refuse a datagram
+// over the MTU (Linux ip_dont_fragment / ip_sk_ignore_df).
+bool pmtudisc_sets_df(uint8_t mode) { return mode >= 2 && mode <= 4; }
+
 }  // namespace
+
+uint32_t sock_buf_size(int value, bool force, uint32_t max, uint32_t floor) {
+  uint32_t v = force ? static_cast<uint32_t>(std::max(value, 0))
+                     : std::min(static_cast<uint32_t>(value), max);
+  v = std::min<uint32_t>(v, INT32_MAX / 2);
+  return std::max(v * 2, floor);
+}
 
 bool Stack::udp_port_conflict(const UdpSocket& u, Endpoint local) const {
   auto [lo, hi] = udp_ports_.equal_range(local.port);
@@ -74,7 +86,7 @@ Result<> Stack::bind(SocketId s, Endpoint local) {
   // Linux inet_bind: the address must be ours, a broadcast or multicast
   // address, or INADDR_ANY.
   if (!local.addr.is_unspecified() && !is_our_address(local.addr) &&
-      !is_broadcast_for_us(local.addr) && !local.addr.is_multicast()) {
+      !is_broadcast_for_us(local.addr) && !local.addr.is_multicast() && !u->freebind) {
     return Error::kAddrNotAvail;
   }
   if (local.port == 0) {
@@ -140,8 +152,8 @@ Result<> Stack::connect(SocketId s, Endpoint remote, Instant now) {
   return {};
 }
 
-Result<> Stack::disconnect(SocketId s) {
-  if (tcp(s) != nullptr) return Error::kOpNotSupp;  // TCP AF_UNSPEC connect: not supported
+Result<> Stack::disconnect(SocketId s, Instant now) {
+  if (TcpSocket* t = tcp(s)) return tcp_disconnect(s, *t, now);
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   u->remote.reset();
@@ -159,7 +171,7 @@ Result<> Stack::disconnect(SocketId s) {
 }
 
 Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now,
-                              uint32_t flags) {
+                              uint32_t flags, const SendOptions& extra) {
   last_now_ = now;
   if (TcpSocket* t = tcp(s)) {
     // Linux tcp_sendmsg -> sk_stream_wait_connect: a socket that is not
@@ -178,6 +190,7 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
     mark_changed(s);
     return e;
   }
+  if (u->shut_wr) return Error::kPipe;
   std::optional<Endpoint> dest = to ? to : u->remote;
   if (!dest) return Error::kDestAddrReq;
   if (dest->port == 0) return Error::kInval;
@@ -185,6 +198,11 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
   if (!cfg_.address) return Error::kNetUnreach;
   if (dest->addr.is_unspecified()) dest->addr = cfg_.address->address();
   if (is_broadcast_for_us(dest->addr) && !u->broadcast) return Error::kAccess;
+  // IP_PKTINFO's ipi_spec_dst: a source that is not ours has no route
+  // (Linux ip_route_output_key_hash_rcu) unless IP_FREEBIND allows any.
+  const bool chosen_src = extra.src && !extra.src->is_unspecified();
+  if (chosen_src && !is_our_address(*extra.src) && !u->freebind) return Error::kNetUnreach;
+  const bool multicast = dest->addr.is_multicast();
   if (auto r = udp_autobind(s, *u, std::nullopt); !r) return r.error();
 
   const size_t len = wire::UdpRepr::kHeaderLen + data.size();
@@ -199,14 +217,30 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
   ip.src = (u->local.addr.is_unspecified() || !is_our_address(u->local.addr))
                ? cfg_.address->address()
                : u->local.addr;
+  if (multicast && !u->mc_if.is_unspecified() && u->local.addr.is_unspecified()) ip.src = u->mc_if;
+  if (chosen_src) ip.src = *extra.src;
   ip.dst = dest->addr;
   ip.protocol = wire::ip_proto::kUdp;
-  ip.ttl = u->ttl;
+  // ip(7): a group gets IP_MULTICAST_TTL, not IP_TTL; IP_TTL as ancillary
+  // data overrides both (Linux ipc.ttl).
+  const uint8_t ttl = extra.ttl ? *extra.ttl : multicast ? u->mc_ttl : u->ttl;
+  ip.ttl = ttl;
+  ip.tos = extra.tos ? *extra.tos : u->tos;
+  ip.dont_fragment = pmtudisc_sets_df(u->pmtudisc);
   wire::UdpRepr udp_hdr;
   udp_hdr.src_port = u->local.port;
   udp_hdr.dst_port = dest->port;
   udp_hdr.payload_len = static_cast<uint16_t>(data.size());
   udp_hdr.emit(dgram, ip.src, ip.dst);
+  if (multicast && u->mc_loop && joined(dest->addr)) {
+    // IP_MULTICAST_LOOP: our own sockets in the group get a copy.
+    ip_loop_back(ip, b.clone());
+  }
+  if (multicast && ttl == 0) {
+    ++stats_.udp.OutDatagrams;  // TTL 0: for this host only
+    flush(now);
+    return data.size();
+  }
   if (auto r = ip_output(ip, std::move(b), s.raw(), now); !r) {
     flush(now);
     return r.error();
@@ -245,6 +279,13 @@ Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags
   r.datagram_len = d.payload.size();
   r.copied = std::min(buf.size(), d.payload.size());
   r.from = d.from;
+  r.to = d.to;
+  // Linux fib_compute_spec_dst: the address the datagram was for, or for a
+  // broadcast or group our interface's address.
+  r.spec_dst = is_our_address(d.to) ? d.to : cfg_.address->address();
+  r.ttl = d.ttl;
+  r.tos = d.tos;
+  r.at = d.at;
   if (r.copied != 0) std::memcpy(buf.data(), d.payload.data(), r.copied);
   // udp(7): without MSG_PEEK the rest of a truncated datagram is discarded.
   if ((flags & msg_flag::kPeek) == 0) {
@@ -276,7 +317,7 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
   };
 
   auto deliver = [&](SocketId id, UdpSocket& u, PacketBuffer p) {
-    UdpDatagram d{from, in.hdr.dst, std::move(p)};
+    UdpDatagram d{from, in.hdr.dst, std::move(p), in.hdr.ttl, in.hdr.tos, now};
     size_t charge = UdpSocket::charge(d);
     if (u.rx_bytes + charge > u.rcvbuf) {
       ++stats_.udp.RcvbufErrors;
@@ -291,11 +332,18 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
 
   auto [lo, hi] = udp_ports_.equal_range(hdr->dst_port);
   if (in.link_broadcast) {
-    // Broadcasts go to every socket that matches.
+    // Broadcasts and datagrams to a group go to every socket that matches
+    // (Linux __udp4_lib_mcast_deliver); for a group, one that joined it, or
+    // any with IP_MULTICAST_ALL (ip_mc_sf_allow).
+    const Ipv4Address group = in.hdr.dst;
+    auto wants = [&](const UdpSocket& u) {
+      if (!group.is_multicast() || u.mc_all) return true;
+      return std::find(u.groups.begin(), u.groups.end(), group) != u.groups.end();
+    };
     std::vector<std::pair<SocketId, UdpSocket*>> all;
     for (auto it = lo; it != hi; ++it) {
       UdpSocket* u = udp(it->second);
-      if (u != nullptr && matches(*u)) all.emplace_back(it->second, u);
+      if (u != nullptr && matches(*u) && wants(*u)) all.emplace_back(it->second, u);
     }
     if (all.empty()) {
       ++stats_.udp.NoPorts;
@@ -359,9 +407,12 @@ Result<Endpoint> Stack::local_endpoint(SocketId s) const {
 
 Result<Endpoint> Stack::remote_endpoint(SocketId s) const {
   if (const TcpSocket* t = tcp(s)) {
-    // Linux getpeername: ENOTCONN unless connected (a connection that was
-    // reset still has its peer until the socket is closed).
-    if (!t->conn || t->conn->state() == tcp::TcpState::kSynSent) return Error::kNotConn;
+    // Linux inet_getname: ENOTCONN unless connected, and in SYN-SENT and
+    // CLOSED (after a reset too).
+    if (!t->conn || t->conn->state() == tcp::TcpState::kSynSent ||
+        t->conn->state() == tcp::TcpState::kClosed) {
+      return Error::kNotConn;
+    }
     return t->conn->tuple().remote;
   }
   const UdpSocket* u = udp(s);
@@ -387,13 +438,11 @@ Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
       u->broadcast = value != 0;
       return {};
     case SockOpt::kRcvBuf: {
-      uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kBufMax);
-      u->rcvbuf = std::max(v * 2, kMinRcvBuf);
+      u->rcvbuf = sock_buf_size(value, false, cfg_.core.rmem_max, kMinRcvBuf);
       return {};
     }
     case SockOpt::kSndBuf: {
-      uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(std::max(value, 0)), kBufMax);
-      u->sndbuf = std::max(v * 2, kMinSndBuf);
+      u->sndbuf = sock_buf_size(value, false, cfg_.core.wmem_max, kMinSndBuf);
       return {};
     }
     case SockOpt::kTtl:
@@ -404,6 +453,48 @@ Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
       }
       if (value < 1 || value > 255) return Error::kInval;
       u->ttl = static_cast<uint8_t>(value);
+      return {};
+    case SockOpt::kRcvBufForce:
+      u->rcvbuf = sock_buf_size(value, true, 0, kMinRcvBuf);
+      return {};
+    case SockOpt::kSndBufForce:
+      u->sndbuf = sock_buf_size(value, true, 0, kMinSndBuf);
+      return {};
+    case SockOpt::kRcvLowat:
+      // socket(7): kept (a negative value means INT_MAX, 0 means 1); UDP
+      // reads and polls ignore it.
+      u->rcvlowat = value < 0 ? INT32_MAX : std::max(value, 1);
+      return {};
+    case SockOpt::kTos:
+      u->tos = static_cast<uint8_t>(value);
+      return {};
+    case SockOpt::kMtuDiscover:
+      if (value < 0 || value > 5) return Error::kInval;  // IP_PMTUDISC_DONT .. _OMIT
+      u->pmtudisc = static_cast<uint8_t>(value);
+      return {};
+    case SockOpt::kRecvErr:
+      u->recverr = value != 0;
+      if (!u->recverr) {
+        // Linux purges the queue when IP_RECVERR goes off.
+        for (const auto& e : u->errqueue) u->rx_bytes -= e.payload.size() + 256;
+        u->errqueue.clear();
+        mark_changed(s);
+      }
+      return {};
+    case SockOpt::kFreeBind:
+      u->freebind = value != 0;
+      return {};
+    case SockOpt::kMulticastTtl:
+      if (value == -1) value = 1;
+      if (value < 0 || value > 255) return Error::kInval;
+      u->mc_ttl = static_cast<uint8_t>(value);
+      return {};
+    case SockOpt::kMulticastLoop:
+      u->mc_loop = value != 0;
+      return {};
+    case SockOpt::kMulticastAll:
+      if (value != 0 && value != 1) return Error::kInval;
+      u->mc_all = value != 0;
       return {};
     default:
       return Error::kNoProtoOpt;
@@ -421,28 +512,44 @@ Result<int> Stack::get_option(SocketId s, SockOpt opt) const {
     case SockOpt::kRcvBuf: return static_cast<int>(u->rcvbuf);
     case SockOpt::kSndBuf: return static_cast<int>(u->sndbuf);
     case SockOpt::kTtl: return u->ttl != 0 ? u->ttl : cfg_.default_ttl;
+    case SockOpt::kRcvBufForce: return static_cast<int>(u->rcvbuf);
+    case SockOpt::kSndBufForce: return static_cast<int>(u->sndbuf);
+    case SockOpt::kRcvLowat: return u->rcvlowat;
+    case SockOpt::kTos: return u->tos;
+    case SockOpt::kMtuDiscover: return u->pmtudisc;
+    case SockOpt::kRecvErr: return u->recverr ? 1 : 0;
+    case SockOpt::kFreeBind: return u->freebind ? 1 : 0;
+    case SockOpt::kMulticastTtl: return u->mc_ttl;
+    case SockOpt::kMulticastLoop: return u->mc_loop ? 1 : 0;
+    case SockOpt::kMulticastAll: return u->mc_all ? 1 : 0;
     default: return Error::kNoProtoOpt;
   }
 }
 
 Result<uint32_t> Stack::readiness(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) {
-    if (t->listening) return t->accept_queue.empty() ? 0u : readiness::kReadable;
-    // An unconnected socket: Linux poll reports POLLOUT | POLLHUP.
-    if (!t->conn) return readiness::kWritable | readiness::kHangup;
-    return t->conn->readiness();
-  }
+  if (const TcpSocket* t = tcp(s)) return tcp_readiness(*t);
   const UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
+  // Linux datagram_poll: POLLIN for a queued datagram only; POLLERR for a
+  // pending error (which also ends a blocking recv) or a queued one.
   uint32_t r = readiness::kWritable;
-  if (!u->rx.empty() || u->pending_error) r |= readiness::kReadable;
+  if (!u->rx.empty()) r |= readiness::kReadable;
+  // datagram_poll: RCV_SHUTDOWN reads as readable, both ways as a hangup.
+  if (u->shut_rd) r |= readiness::kReadable | readiness::kReadHangup;
+  if (u->shut_rd && u->shut_wr) r |= readiness::kHangup;
   if (u->pending_error) r |= readiness::kError;
+  if (!u->errqueue.empty()) r |= readiness::kErrQueue;
   return r;
 }
 
 Result<std::optional<Error>> Stack::take_error(SocketId s) {
   if (TcpSocket* t = tcp(s)) {
-    if (!t->conn) return std::optional<Error>();
+    if (!t->conn) {
+      std::optional<Error> e = t->error;
+      t->error.reset();
+      if (e) mark_changed(s);
+      return e;
+    }
     auto e = t->conn->take_error();
     if (e) mark_changed(s);
     return e;
@@ -463,6 +570,38 @@ Result<size_t> Stack::next_datagram_size(SocketId s) const {
   const UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   return u->rx.empty() ? size_t{0} : u->rx.front().payload.size();
+}
+
+Result<QueuedIcmpError> Stack::take_queued_error(SocketId s) {
+  UdpSocket* u = udp(s);
+  if (u == nullptr) {
+    if (tcp(s) != nullptr) return Error::kAgain;  // TCP queues no ICMP errors
+    return Error::kBadFd;
+  }
+  if (u->errqueue.empty()) return Error::kAgain;
+  QueuedIcmpError e = std::move(u->errqueue.front());
+  u->errqueue.pop_front();
+  u->rx_bytes -= e.payload.size() + 256;
+  // Linux sock_dequeue_err_skb: the pending error becomes the next queued
+  // one's, or none.
+  if (u->errqueue.empty()) {
+    u->pending_error.reset();
+  } else {
+    u->pending_error = u->errqueue.front().error;
+  }
+  mark_changed(s);
+  return e;
+}
+
+Result<uint32_t> Stack::path_mtu(SocketId s) const {
+  if (const TcpSocket* t = tcp(s)) {
+    if (!t->conn || !tcp::is_synchronized(t->conn->state())) return Error::kNotConn;
+    return mtu_;
+  }
+  const UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  if (!u->remote) return Error::kNotConn;
+  return mtu_;
 }
 
 }  // namespace shunt

@@ -62,6 +62,8 @@ struct ConnOptions {
   uint32_t sndbuf = 0;        // SO_SNDBUF
   uint16_t user_mss = 0;      // TCP_MAXSEG (0: from the MTU)
   std::string congestion;     // TCP_CONGESTION (empty: config default)
+  uint8_t ttl = 0;            // IP_TTL of its packets (0: the stack default); the Stack applies it
+  uint8_t tos = 0;            // IP_TOS of its packets (ECN bits clear); the Stack applies it
   Duration user_timeout{0};   // TCP_USER_TIMEOUT (0: retries2 rules)
   bool quickack = false;      // TCP_QUICKACK
 };
@@ -164,6 +166,12 @@ class TcpConnection {
   bool was_reset() const { return reset_; }
   size_t readable() const { return rcv_.readable(); }
   size_t unsent() const;           // SIOCOUTQ counts unacked + unsent
+  // Queued and never sent (SIOCOUTQNSD, TCP_NOTSENT_LOWAT): Linux's
+  // write_seq - snd_nxt.
+  size_t notsent() const {
+    const uint32_t outstanding = snd_max_ - snd_una_;
+    return snd_.size() > outstanding ? snd_.size() - outstanding : 0;
+  }
   size_t send_queue() const { return snd_.size(); }
   TcpInfo info(Instant now) const;
   ConnOptions& options() { return opts_; }

@@ -22,6 +22,12 @@ struct TcpConfig {
   // The most either may be set to (Linux tcp_rmem[2] / tcp_wmem[2]).
   uint32_t rcvbuf_max = 6291456;
   uint32_t sndbuf_max = 4194304;
+  // What SO_RCVBUF / SO_SNDBUF read on a socket whose size was not set
+  // (Linux tcp_rmem[1] / tcp_wmem[1]). Linux starts such a socket there and
+  // grows it by autotuning; shunt gives it rcvbuf / sndbuf above from the
+  // start and reports these.
+  uint32_t rmem_initial = 131072;
+  uint32_t wmem_initial = 16384;
   // TIME_WAIT lasts 2*MSL (Linux TCP_TIMEWAIT_LEN: 60 s).
   Duration time_wait = 60s;
   // An orphaned FIN_WAIT_2 connection is dropped after this (tcp_fin_timeout).

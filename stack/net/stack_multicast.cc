@@ -1,0 +1,86 @@
+// IPv4 multicast for UDP sockets (RFC 1112 level 2, ip(7)): group
+// membership on the one interface, the interface's multicast filter, and
+// the local copy of datagrams we send to a group we are in.
+//
+// Receiving: ethernet_input takes the groups' MAC addresses
+// (multicast_mac_wanted), ip_input the groups' datagrams, udp_input hands
+// them to every matching socket that joined or has IP_MULTICAST_ALL.
+// Not done: IGMP (RFC 2236 / 3376) reports and queries; a switch that
+// snoops IGMP behind a querier will not forward groups to the stack.
+#include <algorithm>
+
+#include "stack/net/stack.h"
+
+namespace shunt {
+
+namespace {
+
+// Linux igmp_max_memberships: groups one socket may join.
+constexpr size_t kMaxMemberships = 20;
+
+}  // namespace
+
+Result<> Stack::join_group(SocketId s, Ipv4Address group, Ipv4Address iface) {
+  if (tcp(s) != nullptr) return Error::kProto;  // Linux: EPROTO on a stream socket
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  // Linux ip_mc_join_group: a group address, on an interface we have.
+  if (!group.is_multicast()) return Error::kInval;
+  if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kNoDev;
+  if (std::find(u->groups.begin(), u->groups.end(), group) != u->groups.end()) return Error::kAddrInUse;
+  if (u->groups.size() >= kMaxMemberships) return Error::kNoBufs;
+  u->groups.push_back(group);
+  ++mc_groups_[group.value()];
+  return {};
+}
+
+Result<> Stack::leave_group(SocketId s, Ipv4Address group, Ipv4Address iface) {
+  if (tcp(s) != nullptr) return Error::kProto;
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kNoDev;
+  auto it = std::find(u->groups.begin(), u->groups.end(), group);
+  if (it == u->groups.end()) return Error::kAddrNotAvail;  // Linux ip_mc_leave_group
+  u->groups.erase(it);
+  auto g = mc_groups_.find(group.value());
+  if (g != mc_groups_.end() && --g->second == 0) mc_groups_.erase(g);
+  return {};
+}
+
+void Stack::udp_leave_all(UdpSocket& u) {
+  for (Ipv4Address group : u.groups) {
+    auto g = mc_groups_.find(group.value());
+    if (g != mc_groups_.end() && --g->second == 0) mc_groups_.erase(g);
+  }
+  u.groups.clear();
+}
+
+Result<> Stack::set_multicast_if(SocketId s, Ipv4Address iface) {
+  if (tcp(s) != nullptr) return Error::kInval;
+  UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kAddrNotAvail;
+  u->mc_if = iface;
+  return {};
+}
+
+Result<Ipv4Address> Stack::multicast_if(SocketId s) const {
+  if (tcp(s) != nullptr) return Ipv4Address::any();
+  const UdpSocket* u = udp(s);
+  if (u == nullptr) return Error::kBadFd;
+  return u->mc_if;
+}
+
+void Stack::ip_loop_back(wire::Ipv4Repr hdr, PacketBuffer payload) {
+  if (!payload || !cfg_.address) return;
+  if (hdr.src.is_unspecified()) hdr.src = cfg_.address->address();
+  if (hdr.ttl == 0) hdr.ttl = 1;
+  hdr.ident = next_ip_ident(hdr.dst, hdr.protocol);
+  hdr.payload_len = static_cast<uint16_t>(payload.size());
+  hdr.dont_fragment = false;
+  hdr.emit(payload.push_front(wire::Ipv4Repr::kMinHeaderLen));
+  ++stats_.ip.InLoopback;
+  loopback_.push_back(std::move(payload));
+}
+
+}  // namespace shunt
