@@ -53,11 +53,31 @@ constexpr Option kOptions[] = {
     {"--fault", "SHUNT_FAULTS", "RULE", "a fault rule, e.g. 'both drop 2%' (repeatable; default: none)"},
 };
 
+// `path` made absolute, its directory without symlinks or "..", its file
+// name kept: /usr/lib/shunt/libshunt.so stays the symlink to the current
+// version, so that a program started before an upgrade still preloads the
+// library when it execs another. Empty if the file is not readable.
+std::string absolute_library(const std::string& path) {
+  if (access(path.c_str(), R_OK) != 0) return {};
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  char real[PATH_MAX];
+  if (realpath(dir.c_str(), real) == nullptr) return {};
+  return std::string(real) + (real[1] == '\0' ? "" : "/") + path.substr(slash + 1);
+}
+
 // The library next to this program: <bindir>/../preload/libshunt.so in a
 // build tree, <prefix>/lib/shunt/libshunt.so when installed; SHUNT_LIBRARY
-// overrides.
-std::string find_library() {
-  if (const char* v = std::getenv("SHUNT_LIBRARY")) return v;
+// overrides. Always an absolute path: the program may change directory
+// before it execs another, and glibc ignores a relative LD_PRELOAD in a
+// secure-execution program. Empty, with *error set, if there is none.
+std::string find_library(std::string* error) {
+  if (const char* v = std::getenv("SHUNT_LIBRARY")) {
+    std::string lib = absolute_library(v);
+    if (lib.empty()) *error = fmt::format("SHUNT_LIBRARY={}: {}", v, std::strerror(errno));
+    return lib;
+  }
+  *error = "cannot find libshunt.so next to this program; set SHUNT_LIBRARY=PATH";
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return {};
@@ -66,10 +86,7 @@ std::string find_library() {
   dir.resize(dir.rfind('/'));
   for (const std::string& cand : {dir + "/../preload/libshunt.so", dir + "/../lib/shunt/libshunt.so",
                                   dir + "/libshunt.so"}) {
-    if (access(cand.c_str(), R_OK) == 0) {
-      char real[PATH_MAX];
-      if (realpath(cand.c_str(), real) != nullptr) return real;
-    }
+    if (std::string lib = absolute_library(cand); !lib.empty()) return lib;
   }
   return {};
 }
@@ -169,9 +186,10 @@ int wrapper_main(int argc, char** argv) {
                  cfg->ifname.c_str());
     return 2;
   }
-  std::string lib = find_library();
+  std::string error;
+  std::string lib = find_library(&error);
   if (lib.empty()) {
-    std::fprintf(stderr, "shunt: cannot find libshunt.so next to this program; set SHUNT_LIBRARY=PATH\n");
+    std::fprintf(stderr, "shunt: %s\n", error.c_str());
     return 2;
   }
   std::string preload = lib;
