@@ -28,7 +28,9 @@ namespace {
 std::string absolute_library(const std::string& path) {
   if (access(path.c_str(), R_OK) != 0) return {};
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   char real[PATH_MAX];
   if (realpath(dir.c_str(), real) == nullptr) return {};
   return std::string(real) + (real[1] == '\0' ? "" : "/") + path.substr(slash + 1);
@@ -52,8 +54,8 @@ std::string find_library(std::string* error) {
   exe[n] = '\0';
   std::string dir(exe);
   dir.resize(dir.rfind('/'));
-  for (const std::string& cand : {dir + "/../preload/libshunt.so", dir + "/../lib/shunt/libshunt.so",
-                                  dir + "/libshunt.so"}) {
+  for (const std::string& cand :
+       {dir + "/../preload/libshunt.so", dir + "/../lib/shunt/libshunt.so", dir + "/libshunt.so"}) {
     if (std::string lib = absolute_library(cand); !lib.empty()) return lib;
   }
   return {};
@@ -77,14 +79,15 @@ void print_usage() {
   // "help (repeatable; default: X)"
   auto line = [](const Setting& s) {
     std::string notes = s.repeatable ? "repeatable" : "";
-    if (!s.fallback.empty()) notes += (notes.empty() ? "default: " : "; default: ") + plain_text(s.fallback);
+    if (!s.fallback.empty())
+      notes += (notes.empty() ? "default: " : "; default: ") + plain_text(s.fallback);
     return std::string(s.help) + (notes.empty() ? "" : " (" + notes + ")");
   };
   for (const Setting& s : settings()) {
     if (s.flag.empty()) continue;
     std::printf("  %-13.*s %-13.*s %s [%.*s]\n", static_cast<int>(s.flag.size()), s.flag.data(),
-                static_cast<int>(s.arg.size()), s.arg.data(), line(s).c_str(), static_cast<int>(s.env.size()),
-                s.env.data());
+                static_cast<int>(s.arg.size()), s.arg.data(), line(s).c_str(),
+                static_cast<int>(s.env.size()), s.env.data());
   }
   std::printf("  %-27s %s\n", "-h, --help", "show this help");
   std::printf("\nenvironment variables without an option:\n");
@@ -115,7 +118,8 @@ int wrapper_main(int argc, char** argv) {
       if (f.empty()) continue;
       if (a == f) {
         if (i + 1 >= argc) {
-          std::fprintf(stderr, "shunt: %s needs a value (%s)\n", argv[i], std::string(o.arg).c_str());
+          std::fprintf(stderr, "shunt: %s needs a value (%s)\n", argv[i],
+                       std::string(o.arg).c_str());
           return 2;
         }
         opt = &o;

@@ -1,10 +1,10 @@
 #include "tools/docgen/md2man.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cstdint>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace shunt::docgen {
 namespace {
@@ -12,29 +12,20 @@ namespace {
 // Roff names of the non-ASCII characters docs/ uses; any other becomes
 // \[uXXXX].
 const char* glyph(uint32_t cp) {
-  switch (cp) {
-    case 0x00a0: return "\\~";
-    case 0x00b0: return "\\(de";
-    case 0x00b1: return "\\(+-";
-    case 0x00b5: return "\\(mc";
-    case 0x00b7: return "\\(pc";
-    case 0x00d7: return "\\(mu";
-    case 0x2013: return "\\(en";
-    case 0x2014: return "\\(em";
-    case 0x2018: return "\\(oq";
-    case 0x2019: return "\\(cq";
-    case 0x201c: return "\\(lq";
-    case 0x201d: return "\\(rq";
-    case 0x2026: return "...";
-    case 0x2190: return "\\(<-";
-    case 0x2192: return "\\(->";
-    case 0x2194: return "\\(<>";
-    case 0x2248: return "\\(~~";
-    case 0x2260: return "\\(!=";
-    case 0x2264: return "\\(<=";
-    case 0x2265: return "\\(>=";
-    default: return nullptr;
+  struct Glyph {
+    uint32_t cp;
+    const char* roff;
+  };
+  static constexpr Glyph kGlyphs[] = {
+      {0x00a0, "\\~"},   {0x00b0, "\\(de"}, {0x00b1, "\\(+-"}, {0x00b5, "\\(mc"}, {0x00b7, "\\(pc"},
+      {0x00d7, "\\(mu"}, {0x2013, "\\(en"}, {0x2014, "\\(em"}, {0x2018, "\\(oq"}, {0x2019, "\\(cq"},
+      {0x201c, "\\(lq"}, {0x201d, "\\(rq"}, {0x2026, "..."},   {0x2190, "\\(<-"}, {0x2192, "\\(->"},
+      {0x2194, "\\(<>"}, {0x2248, "\\(~~"}, {0x2260, "\\(!="}, {0x2264, "\\(<="}, {0x2265, "\\(>="},
+  };
+  for (const Glyph& g : kGlyphs) {
+    if (g.cp == cp) return g.roff;
   }
+  return nullptr;
 }
 
 // Decodes the UTF-8 sequence at s[i] (advancing i); a malformed byte is
@@ -73,13 +64,26 @@ void escape_char(std::string_view s, size_t& i, std::string& out) {
   }
   ++i;
   switch (c) {
-    case '\\': out += "\\e"; break;
-    case '-': out += "\\-"; break;  // a minus, so options paste as typed
-    case '\'': out += "\\(aq"; break;
-    case '`': out += "\\(ga"; break;
-    case '~': out += "\\(ti"; break;
-    case '^': out += "\\(ha"; break;
-    default: out += c;
+    case '\\':
+      out += "\\e";
+      break;
+    case '-':
+      out += "\\-";
+      break;  // a minus, so options paste as typed
+    case '\'':
+      out += "\\(aq";
+      break;
+    case '`':
+      out += "\\(ga";
+      break;
+    case '~':
+      out += "\\(ti";
+      break;
+    case '^':
+      out += "\\(ha";
+      break;
+    default:
+      out += c;
   }
 }
 
@@ -89,7 +93,9 @@ std::string escape(std::string_view s) {
   return out;
 }
 
-bool is_punct(char c) { return std::ispunct(static_cast<unsigned char>(c)) != 0; }
+bool is_punct(char c) {
+  return std::ispunct(static_cast<unsigned char>(c)) != 0;
+}
 
 // Inline Markdown to roff, keeping track of the font so that nested marks
 // (code inside bold) return to the right one.
@@ -194,7 +200,8 @@ class Inline {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -204,7 +211,9 @@ size_t indent_of(std::string_view s) {
   return n;
 }
 
-bool is_fence(std::string_view line) { return trim(line).starts_with("```"); }
+bool is_fence(std::string_view line) {
+  return trim(line).starts_with("```");
+}
 
 // "- item", "* item" -> "\(bu"; "12. item" -> "12."; else empty. *text is
 // set to the item's text.
@@ -224,8 +233,8 @@ std::string list_marker(std::string_view line, std::string_view* text) {
 
 bool starts_block(std::string_view line) {
   std::string_view rest;
-  return line.starts_with("#") || line.starts_with("|") || is_fence(line) || line.starts_with("<!--") ||
-         !list_marker(line, &rest).empty();
+  return line.starts_with("#") || line.starts_with("|") || is_fence(line) ||
+         line.starts_with("<!--") || !list_marker(line, &rest).empty();
 }
 
 std::vector<std::string> table_cells(std::string_view row) {
@@ -330,7 +339,8 @@ class Blocks {
       text += level == 2 ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
     }
     std::string roff = escape(text);
-    for (size_t p = 0; (p = roff.find('"', p)) != std::string::npos; p += 4) roff.replace(p, 1, "\\(dq");
+    for (size_t p = 0; (p = roff.find('"', p)) != std::string::npos; p += 4)
+      roff.replace(p, 1, "\\(dq");
     emit(fmt::format("{} \"{}\"", level == 2 ? ".SH" : ".SS", roff));
     after_heading_ = true;
   }
@@ -379,8 +389,8 @@ class Blocks {
         first = false;
         std::string text = inline_roff(row[c]);
         if (header.size() > 2 && c < header.size() && !header[c].empty()) {
-          text = "\\fI" + escape(header[c]) + "\\fR: " + text;
-        } else if (text[0] == '.' || text[0] == '\'') {
+          text = fmt::format("\\fI{}\\fR: {}", escape(header[c]), text);
+        } else if (!text.empty() && (text[0] == '.' || text[0] == '\'')) {
           text.insert(0, "\\&");
         }
         emit(text);
@@ -418,15 +428,20 @@ class Blocks {
 
 }  // namespace
 
-std::string inline_roff(std::string_view text) { return Inline().convert(text); }
+std::string inline_roff(std::string_view text) {
+  return Inline().convert(text);
+}
 
-std::string markdown_to_roff(std::string_view markdown) { return Blocks(markdown).convert(); }
+std::string markdown_to_roff(std::string_view markdown) {
+  return Blocks(markdown).convert();
+}
 
 std::string man_page(std::string_view name, std::string_view section, std::string_view summary,
                      std::string_view source, std::string_view markdown) {
   std::string upper;
   for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::string out = ".\\\" Generated by shunt-docgen (tools/docgen) from Markdown: edit that, not this.\n";
+  std::string out =
+      ".\\\" Generated by shunt-docgen (tools/docgen) from Markdown: edit that, not this.\n";
   out += fmt::format(".TH \"{}\" \"{}\" \"\" \"{}\" \"shunt manual\"\n", escape(upper), section,
                      escape(source));
   // Left-adjusted and without hyphenation: option and variable names stay
