@@ -79,8 +79,9 @@ void print_usage() {
   // "help (repeatable; default: X)"
   auto line = [](const Setting& s) {
     std::string notes = s.repeatable ? "repeatable" : "";
-    if (!s.fallback.empty())
+    if (!s.fallback.empty()) {
       notes += (notes.empty() ? "default: " : "; default: ") + plain_text(s.fallback);
+    }
     return std::string(s.help) + (notes.empty() ? "" : " (" + notes + ")");
   };
   for (const Setting& s : settings()) {
