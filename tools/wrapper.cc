@@ -16,60 +16,47 @@
 #include <fmt/format.h>
 
 #include "preload/config.h"
+#include "tools/settings.h"
 
 namespace shunt::tools {
 namespace {
 
-struct Option {
-  const char* flag;
-  const char* env;
-  const char* arg;
-  const char* help;
-};
-
-// Every option and the environment variable the library reads for it.
-constexpr Option kOptions[] = {
-    {"--tap", "SHUNT_TAP", "IFNAME", "use (or create) the TAP device IFNAME (default: shunt0)"},
-    {"--packet", "SHUNT_PACKET", "IFNAME", "use an AF_PACKET socket on the existing interface IFNAME"},
-    {"--ip", "SHUNT_IP", "ADDR/PREFIX", "the stack's address (default: 198.18.0.2/24)"},
-    {"--gateway", "SHUNT_GATEWAY", "ADDR", "default route (default: none, on-link only)"},
-    {"--mac", "SHUNT_MAC", "MAC", "the stack's MAC (default: 02:00 followed by the IPv4 address)"},
-    {"--mtu", "SHUNT_MTU", "N", "IP MTU, 576..9000 (default: the device's)"},
-    {"--tap-host-ip", "SHUNT_TAP_HOST_IP", "ADDR/PREFIX",
-     "kernel side of a TAP shunt creates (default: 198.18.0.1/24)"},
-    {"--pcap", "SHUNT_PCAP", "FILE",
-     "capture every frame in and out to FILE (pcapng with the faults as comments if it ends in "
-     ".pcapng, else pcap)"},
-    {"--pcap-filter", "SHUNT_PCAP_FILTER", "EXPR",
-     "capture only the frames EXPR matches, e.g. 'port 80' or 'host 198.18.0.1 or arp'"},
-    {"--log", "SHUNT_LOG", "LEVEL", "error, warn, info or debug (default: warn)"},
-    {"--log-file", "SHUNT_LOG_FILE", "FILE", "log to FILE instead of stderr"},
-    {"--loopback", "SHUNT_LOOPBACK", "kernel|stack", "where 127.x sockets go (default: kernel)"},
-    {"--fork", "SHUNT_FORK", "parent|child", "who keeps the stack after fork() (default: parent)"},
-    {"--busy-poll", "SHUNT_BUSY_POLL_US", "US", "busy-poll microseconds before sleeping (default: 0)"},
-    {"--seed", "SHUNT_SEED", "N", "seed for the stack's random choices (default: from the OS)"},
-    {"--stats", "SHUNT_STATS", "1|0", "print the stack's counters when the program exits (default: 0)"},
-    // Repeatable: the rules are joined with ';' (see docs/faults.md).
-    {"--fault", "SHUNT_FAULTS", "RULE", "a fault rule, e.g. 'both drop 2%' (repeatable; default: none)"},
-};
+// `path` made absolute, its directory without symlinks or "..", its file
+// name kept: /usr/lib/shunt/libshunt.so stays the symlink to the current
+// version, so that a program started before an upgrade still preloads the
+// library when it execs another. Empty if the file is not readable.
+std::string absolute_library(const std::string& path) {
+  if (access(path.c_str(), R_OK) != 0) return {};
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  char real[PATH_MAX];
+  if (realpath(dir.c_str(), real) == nullptr) return {};
+  return std::string(real) + (real[1] == '\0' ? "" : "/") + path.substr(slash + 1);
+}
 
 // The library next to this program: <bindir>/../preload/libshunt.so in a
 // build tree, <prefix>/lib/shunt/libshunt.so when installed; SHUNT_LIBRARY
-// overrides.
-std::string find_library() {
-  if (const char* v = std::getenv("SHUNT_LIBRARY")) return v;
+// overrides. Always an absolute path: the program may change directory
+// before it execs another, and glibc ignores a relative LD_PRELOAD in a
+// secure-execution program. Empty, with *error set, if there is none.
+std::string find_library(std::string* error) {
+  if (const char* v = std::getenv("SHUNT_LIBRARY")) {
+    std::string lib = absolute_library(v);
+    if (lib.empty()) *error = fmt::format("SHUNT_LIBRARY={}: {}", v, std::strerror(errno));
+    return lib;
+  }
+  *error = "cannot find libshunt.so next to this program; set SHUNT_LIBRARY=PATH";
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return {};
   exe[n] = '\0';
   std::string dir(exe);
   dir.resize(dir.rfind('/'));
-  for (const std::string& cand : {dir + "/../preload/libshunt.so", dir + "/../lib/shunt/libshunt.so",
-                                  dir + "/libshunt.so"}) {
-    if (access(cand.c_str(), R_OK) == 0) {
-      char real[PATH_MAX];
-      if (realpath(cand.c_str(), real) != nullptr) return real;
-    }
+  for (const std::string& cand :
+       {dir + "/../preload/libshunt.so", dir + "/../lib/shunt/libshunt.so", dir + "/libshunt.so"}) {
+    if (std::string lib = absolute_library(cand); !lib.empty()) return lib;
   }
   return {};
 }
@@ -82,18 +69,34 @@ void print_usage() {
       "       shunt lab up|down|status\n"
       "       shunt ss [-tulanip] [--json] [PID]     a running program's sockets, like ss\n"
       "       shunt stat [--json] [--watch] [PID]    its counters, drops and fault counts\n"
-      "       shunt fault PID list|add RULE|del ID   change its fault rules while it runs\n"
+      "       shunt fault PID list|add RULE|del ID|log [N]   change its fault rules while it runs\n"
       "       shunt ab [--scenario iperf3|sockperf|nginx|redis|custom] [--runs N] [--out DIR] ...\n"
       "            the same client on the kernel and on shunt, compared (shunt ab --help)\n"
       "\n"
       "Runs PROGRAM with its AF_INET sockets served by shunt's user-space TCP/IP stack\n"
       "(LD_PRELOAD=libshunt.so). Everything else still goes to the kernel.\n\n"
-      "options (each also read from its environment variable):\n");
-  for (const Option& o : kOptions) {
-    std::printf("  %-12s %-13s %s [%s]\n", o.flag, o.arg, o.help, o.env);
+      "options (each also read from its environment variable; --opt=VALUE works too):\n");
+  // "help (repeatable; default: X)"
+  auto line = [](const Setting& s) {
+    std::string notes = s.repeatable ? "repeatable" : "";
+    if (!s.fallback.empty()) {
+      notes += (notes.empty() ? "default: " : "; default: ") + plain_text(s.fallback);
+    }
+    return std::string(s.help) + (notes.empty() ? "" : " (" + notes + ")");
+  };
+  for (const Setting& s : settings()) {
+    if (s.flag.empty()) continue;
+    std::printf("  %-13.*s %-13.*s %s [%.*s]\n", static_cast<int>(s.flag.size()), s.flag.data(),
+                static_cast<int>(s.arg.size()), s.arg.data(), line(s).c_str(),
+                static_cast<int>(s.env.size()), s.env.data());
   }
-  std::printf("  %-26s %s\n", "-h, --help", "show this help");
-  std::printf("\nSee docs/settings.md for every setting and its default.\n");
+  std::printf("  %-27s %s\n", "-h, --help", "show this help");
+  std::printf("\nenvironment variables without an option:\n");
+  for (const Setting& s : settings()) {
+    if (!s.flag.empty()) continue;
+    std::printf("  %-27.*s %s\n", static_cast<int>(s.env.size()), s.env.data(), line(s).c_str());
+  }
+  std::printf("\nSee man shunt, or docs/settings.md, for every setting and its default.\n");
 }
 
 int wrapper_main(int argc, char** argv) {
@@ -109,13 +112,15 @@ int wrapper_main(int argc, char** argv) {
       print_usage();
       return 0;
     }
-    const Option* opt = nullptr;
+    const Setting* opt = nullptr;
     std::string value;
-    for (const Option& o : kOptions) {
+    for (const Setting& o : settings()) {
       std::string_view f = o.flag;
+      if (f.empty()) continue;
       if (a == f) {
         if (i + 1 >= argc) {
-          std::fprintf(stderr, "shunt: %s needs a value (%s)\n", o.flag, o.arg);
+          std::fprintf(stderr, "shunt: %s needs a value (%s)\n", argv[i],
+                       std::string(o.arg).c_str());
           return 2;
         }
         opt = &o;
@@ -133,13 +138,13 @@ int wrapper_main(int argc, char** argv) {
       std::fprintf(stderr, "shunt: unknown option '%s' (see shunt --help)\n", argv[i]);
       return 2;
     }
-    if (std::string_view(opt->flag) == "--fault") {
+    if (opt->repeatable) {
       // The first --fault replaces an inherited SHUNT_FAULTS; later ones add.
       if (!faults.empty()) faults += "; ";
       faults += value;
       value = faults;
     }
-    setenv(opt->env, value.c_str(), 1);
+    setenv(std::string(opt->env).c_str(), value.c_str(), 1);
   }
   if (i >= argc) {
     std::fprintf(stderr, "shunt: no program given; usage: shunt [options] -- PROGRAM [ARGS...]\n");
@@ -169,9 +174,10 @@ int wrapper_main(int argc, char** argv) {
                  cfg->ifname.c_str());
     return 2;
   }
-  std::string lib = find_library();
+  std::string error;
+  std::string lib = find_library(&error);
   if (lib.empty()) {
-    std::fprintf(stderr, "shunt: cannot find libshunt.so next to this program; set SHUNT_LIBRARY=PATH\n");
+    std::fprintf(stderr, "shunt: %s\n", error.c_str());
     return 2;
   }
   std::string preload = lib;
