@@ -64,7 +64,7 @@ pass "the ${#code_vars[@]} SHUNT_* variables the code reads are in shunt(1), doc
 # ... and nothing is documented that the code no longer reads.
 mapfile -t documented < <(grep -oE '^\| [^|]* \| `SHUNT_[A-Z0-9_]+`' "$SETTINGS" | grep -oE 'SHUNT_[A-Z0-9_]+')
 for v in "${documented[@]}"; do
-  printf '%s\n' "${code_vars[@]}" | grep -qx "$v" || fail "docs/settings.md documents $v, which no code reads"
+  printf '%s\n' "${code_vars[@]}" | grep -x "$v" > /dev/null || fail "docs/settings.md documents $v, which no code reads"
 done
 pass "every variable in docs/settings.md's table is read by the code"
 

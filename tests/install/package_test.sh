@@ -42,7 +42,7 @@ check_layout() {
           -e "./lib/shunt/libshunt.so.$major (link)" -e "./lib/shunt/libshunt.so (link)" || true)
   [ -z "$extra" ] || fail "$what: unexpected files: $(echo $extra)"
   [ "$(readlink "$prefix/lib/shunt/libshunt.so")" = "libshunt.so.$major" ] || fail "$what: libshunt.so link"
-  objdump -p "$prefix/lib/shunt/libshunt.so.$version" | grep -qE "SONAME +libshunt\.so\.$major$" ||
+  objdump -p "$prefix/lib/shunt/libshunt.so.$version" | grep -E "SONAME +libshunt\.so\.$major$" > /dev/null ||
     fail "$what: libshunt.so.$version has no SONAME libshunt.so.$major"
 }
 
@@ -113,7 +113,11 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Architecture)" = "$arch" ] || fail "Architecture: $(field Architecture)"
 [ "$(field Section)" = net ] || fail "Section: $(field Section)"
 [ -n "$(field Maintainer)" ] || fail "no Maintainer"
-field Description | head -1 | grep -q 'TCP/IP stack' || fail "Description: $(field Description | head -1)"
+# (No `| head -1` under pipefail: head exits first and the writer's SIGPIPE
+# fails the pipeline.)
+description=$(field Description)
+description=${description%%$'\n'*}
+grep -q 'TCP/IP stack' <<< "$description" || fail "Description: $description"
 # Depends: the package of every shared library the binaries need.
 depends=$(field Depends)
 # (dpkg knows a file by the path its package ships, with or without /usr.)
@@ -130,7 +134,7 @@ for bin in "$prefix/bin/shunt" "$prefix/lib/shunt/libshunt.so.$version"; do
     path=$(ldd "$bin" | awk -v so="$so" '$1 == so && $2 == "=>" { print $3 }')
     [ -n "$path" ] || fail "ldd does not resolve $so for $bin"
     pkg=$(pkg_of "$path") || fail "no package owns $path ($so)"
-    tr ',' '\n' <<< "$depends" | sed 's/^ *//; s/ .*//' | grep -qxF "$pkg" || fail "Depends '$depends' lacks $pkg (for $so)"
+    tr ',' '\n' <<< "$depends" | sed 's/^ *//; s/ .*//' | grep -xF "$pkg" > /dev/null || fail "Depends '$depends' lacks $pkg (for $so)"
   done
 done
 for p in tshark gnuplot iperf3; do
@@ -146,5 +150,5 @@ dpkg-deb -x "$deb" "$WORK/deb"
 check_layout "$WORK/deb/usr" "the .deb"
 check_preload "$WORK/deb/usr" "the unpacked .deb"
 # Stripped (CPACK_STRIP_FILES), unlike the build tree's debug binaries.
-! objdump -h "$WORK/deb/usr/bin/shunt" | grep -q '\.debug_info' || fail "the .deb's shunt is not stripped"
+! objdump -h "$WORK/deb/usr/bin/shunt" | grep '\.debug_info' > /dev/null || fail "the .deb's shunt is not stripped"
 pass "the .deb holds the installed files, stripped, and its shunt preloads its library"
