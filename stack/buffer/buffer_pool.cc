@@ -28,6 +28,7 @@ PacketBuffer PacketBuffer::clone() const {
 BufferPool::~BufferPool() {
   // A buffer outliving its pool would write into freed memory later.
   SHUNT_CHECK(outstanding_ == 0);
+  SHUNT_CHECK(blocks_.outstanding() == 0);
   for (auto* head : free_) {
     while (head != nullptr) {
       detail::Chunk* next = head->next_free;

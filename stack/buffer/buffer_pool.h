@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "stack/buffer/block_cache.h"
 #include "stack/buffer/packet_buffer.h"
 
 namespace shunt {
@@ -38,6 +39,11 @@ class BufferPool {
   // Free chunks kept for reuse.
   size_t cached() const;
 
+  // The 16 KiB blocks of the TCP send and receive buffers of the stacks that
+  // use this pool (block_cache.h).
+  BlockCache& blocks() { return blocks_; }
+  const BlockCache& blocks() const { return blocks_; }
+
  private:
   friend class PacketBuffer;
   void give_back(detail::Chunk* c);
@@ -46,6 +52,7 @@ class BufferPool {
   std::array<size_t, kClassCapacity.size()> free_count_{};
   size_t outstanding_ = 0;
   uint64_t system_allocations_ = 0;
+  BlockCache blocks_;
 };
 
 }  // namespace shunt

@@ -32,8 +32,8 @@ TcpConnection::TcpConnection(const TcpConfig& cfg, BufferPool& pool, const FourT
       opts_(opts),
       mtu_(mtu),
       ts_offset_(ts_offset),
-      snd_(opts.sndbuf != 0 ? opts.sndbuf : cfg.sndbuf),
-      rcv_(opts.rcvbuf != 0 ? opts.rcvbuf : cfg.rcvbuf, SeqNum(0)),
+      snd_(pool.blocks(), opts.sndbuf != 0 ? opts.sndbuf : cfg.sndbuf),
+      rcv_(pool.blocks(), opts.rcvbuf != 0 ? opts.rcvbuf : cfg.rcvbuf, SeqNum(0)),
       rtt_(rtt_config(cfg)) {
   std::string_view cc = opts_.congestion.empty() ? std::string_view(cfg_.congestion_control)
                                                   : std::string_view(opts_.congestion);
@@ -126,7 +126,7 @@ void TcpConnection::apply_syn_options(const wire::TcpOptions& o) {
 
 void TcpConnection::accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now) {
   irs_ = syn.seq;
-  rcv_ = RecvBuffer(initial_rcvbuf(), irs_ + 1);
+  rcv_ = RecvBuffer(pool_.blocks(), initial_rcvbuf(), irs_ + 1);
   iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
   apply_syn_options(syn.options);
   ts_recent_stamp_ = now;
@@ -142,7 +142,7 @@ void TcpConnection::accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now
 void TcpConnection::accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t mss,
                                   std::optional<uint8_t> wscale, bool sack, Instant now) {
   irs_ = ack.seq - 1;
-  rcv_ = RecvBuffer(initial_rcvbuf(), ack.seq);
+  rcv_ = RecvBuffer(pool_.blocks(), initial_rcvbuf(), ack.seq);
   iss_ = iss;
   snd_una_ = snd_nxt_ = snd_max_ = iss + 1;
   wire::TcpOptions o;

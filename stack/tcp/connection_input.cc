@@ -226,7 +226,7 @@ void TcpConnection::input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Inst
   if (!seg.has(kSyn)) return;
   // "fourth": the SYN.
   irs_ = seg.seq;
-  rcv_ = RecvBuffer(initial_rcvbuf(), irs_ + 1);
+  rcv_ = RecvBuffer(pool_.blocks(), initial_rcvbuf(), irs_ + 1);
   // The window our SYN offered now starts at the peer's ISN + 1.
   rcv_adv_ = rcv_nxt() + static_cast<uint32_t>(std::min<size_t>(rcv_.receive_space(), 65535));
   apply_syn_options(seg.options);

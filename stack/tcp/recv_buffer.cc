@@ -17,19 +17,11 @@ uint32_t distance(SeqNum from, SeqNum to) {
 }
 }  // namespace
 
-// The data spans at most capacity bytes from a front that need not be
-// block-aligned: ceil(capacity / B) + 1 blocks, + 1 of slack.
-size_t RecvBuffer::max_blocks_for(size_t capacity) {
-  return (capacity + kB - 1) / kB + 2;
-}
-
-RecvBuffer::RecvBuffer(size_t capacity, SeqNum rcv_nxt)
-    : capacity_(std::min(capacity, kMaxCapacity)), rcv_nxt_(rcv_nxt) {
-  blocks_.set_max_blocks(max_blocks_for(capacity_));
-}
+RecvBuffer::RecvBuffer(BlockCache& cache, size_t capacity, SeqNum rcv_nxt)
+    : blocks_(cache), capacity_(std::min(capacity, kMaxCapacity)), rcv_nxt_(rcv_nxt) {}
 
 void RecvBuffer::reset(SeqNum rcv_nxt) {
-  blocks_.clear(detail::BlockRing::kCachedWhenEmpty);
+  blocks_.clear();
   rcv_nxt_ = rcv_nxt;
   readable_ = 0;
   ooo_bytes_ = 0;
@@ -39,7 +31,6 @@ void RecvBuffer::reset(SeqNum rcv_nxt) {
 
 void RecvBuffer::set_capacity(size_t c) {
   capacity_ = std::min(c, kMaxCapacity);
-  blocks_.set_max_blocks(max_blocks_for(capacity_));
 }
 
 void RecvBuffer::write(SeqNum at, const uint8_t* p, size_t n) {
@@ -166,9 +157,9 @@ RecvBuffer::Accepted RecvBuffer::insert(SeqNum seq, std::span<const uint8_t> dat
 void RecvBuffer::release_front(size_t n) {
   readable_ -= n;
   if (readable_ == 0 && ranges_.empty()) {
-    // Empty: start again at the beginning of a block, keeping a few blocks
-    // so that a reader that keeps up does not allocate per segment.
-    blocks_.clear(detail::BlockRing::kCachedWhenEmpty);
+    // Empty: every block goes back to the stack's cache (the next segment
+    // takes one from there), and the next byte starts a block.
+    blocks_.clear();
     front_ = 0;
     return;
   }

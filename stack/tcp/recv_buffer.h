@@ -9,8 +9,8 @@
 //   RFC 7323 2.3            windows up to 2**30
 //
 // Storage: bytes live at their sequence number's position in a chain of
-// 16 KiB blocks (detail::BlockRing, shared with SendBuffer), allocated when
-// data lands in them and recycled when read. Out-of-order data is written in
+// 16 KiB blocks (detail::BlockRing, shared with SendBuffer), taken from the
+// stack's BlockCache when data lands in them and given back when read. Out-of-order data is written in
 // place, so filling a hole moves no data: the in-order boundary just moves
 // over it. Reading never shifts the buffer. Copies are one memcpy per
 // contiguous piece.
@@ -44,8 +44,9 @@ class RecvBuffer {
   static constexpr size_t kMaxCapacity = size_t{1} << 30;
 
   // capacity: SO_RCVBUF, the payload bytes it may hold, in order and out of
-  // order together (clamped to kMaxCapacity). rcv_nxt: IRS + 1.
-  RecvBuffer(size_t capacity, SeqNum rcv_nxt);
+  // order together (clamped to kMaxCapacity). rcv_nxt: IRS + 1. Blocks
+  // come from `cache`, which must outlive the buffer.
+  RecvBuffer(BlockCache& cache, size_t capacity, SeqNum rcv_nxt);
 
   // Forgets all data and starts again at rcv_nxt (e.g. when the SYN arrives
   // after the buffer was built for a listening socket).
@@ -103,12 +104,8 @@ class RecvBuffer {
   // receive_space() are 0 until the application reads.
   void set_capacity(size_t c);
 
-  // Releases cached free blocks (e.g. when the connection goes idle).
-  void trim() { blocks_.release_cached(); }
-  // Blocks obtained from the allocator since construction.
-  uint64_t block_allocations() const { return blocks_.allocations(); }
-  // Bytes of block memory held (in use and cached).
-  size_t memory() const { return (blocks_.in_use() + blocks_.cached()) * kBlockSize; }
+  // Bytes of block memory held (an empty buffer holds none).
+  size_t memory() const { return blocks_.in_use() * kBlockSize; }
 
  private:
   struct Range {
@@ -121,8 +118,6 @@ class RecvBuffer {
   // Copies n bytes to the position of sequence number `at`.
   void write(SeqNum at, const uint8_t* p, size_t n);
   void release_front(size_t n);
-  static size_t max_blocks_for(size_t capacity);
-
   detail::BlockRing blocks_;
   size_t capacity_;
   SeqNum rcv_nxt_;

@@ -10,6 +10,28 @@ namespace shunt::tcp {
 
 namespace detail {
 
+BlockRing::BlockRing(BlockRing&& o) noexcept
+    : cache_(o.cache_),
+      slots_(std::move(o.slots_)),
+      head_(std::exchange(o.head_, 0)),
+      count_(std::exchange(o.count_, 0)),
+      in_use_(std::exchange(o.in_use_, 0)) {
+  o.slots_.clear();
+}
+
+BlockRing& BlockRing::operator=(BlockRing&& o) noexcept {
+  if (this != &o) {
+    clear();
+    cache_ = o.cache_;
+    slots_ = std::move(o.slots_);
+    o.slots_.clear();
+    head_ = std::exchange(o.head_, 0);
+    count_ = std::exchange(o.count_, 0);
+    in_use_ = std::exchange(o.in_use_, 0);
+  }
+  return *this;
+}
+
 void BlockRing::grow_slots(size_t min_slots) {
   size_t n = std::max<size_t>(slots_.size(), 4);
   while (n < min_slots) n *= 2;
@@ -29,37 +51,27 @@ uint8_t* BlockRing::ensure(size_t i) {
   }
   Block& slot = slots_[(head_ + i) & (slots_.size() - 1)];
   if (!slot) {
-    if (!free_.empty()) {
-      slot = std::move(free_.back());
-      free_.pop_back();
-    } else {
-      // Uninitialised: every byte is written before it is read.
-      slot = std::make_unique_for_overwrite<uint8_t[]>(kBlockSize);
-      ++allocations_;
-    }
+    slot = cache_->take();
     ++in_use_;
   }
   return slot.get();
 }
 
-void BlockRing::release(Block b) {
-  --in_use_;
-  if (in_use_ + free_.size() < max_blocks_) free_.push_back(std::move(b));
-}
-
 void BlockRing::pop_front() {
   SHUNT_CHECK(count_ > 0);
   Block& slot = slots_[head_];
-  if (slot) release(std::move(slot));
+  if (slot) {
+    --in_use_;
+    cache_->give(std::move(slot));
+  }
   slot.reset();  // keeps the invariant that slots outside the live range are null
   head_ = (head_ + 1) & (slots_.size() - 1);
   --count_;
 }
 
-void BlockRing::clear(size_t keep_cached) {
+void BlockRing::clear() {
   while (count_ > 0) pop_front();
-  head_ = 0;
-  if (free_.size() > keep_cached) free_.resize(keep_cached);
+  head_ = 0;  // the slot array stays: a few pointers, reused by the next write
 }
 
 }  // namespace detail
@@ -68,20 +80,9 @@ namespace {
 constexpr size_t kB = SendBuffer::kBlockSize;
 }  // namespace
 
-// Blocks the data can span: ceil(capacity / B), plus one because the front
-// need not be block-aligned.
-size_t SendBuffer::max_blocks_for(size_t capacity) {
-  return (capacity + kB - 1) / kB + 1;
-}
+SendBuffer::SendBuffer(BlockCache& cache, size_t capacity) : blocks_(cache), capacity_(capacity) {}
 
-SendBuffer::SendBuffer(size_t capacity) : capacity_(capacity) {
-  blocks_.set_max_blocks(max_blocks_for(capacity));
-}
-
-void SendBuffer::set_capacity(size_t c) {
-  capacity_ = c;
-  blocks_.set_max_blocks(max_blocks_for(c));
-}
+void SendBuffer::set_capacity(size_t c) { capacity_ = c; }
 
 size_t SendBuffer::append(std::span<const uint8_t> data) {
   const size_t n = std::min(data.size(), space());
@@ -115,9 +116,9 @@ void SendBuffer::consume(size_t n) {
   SHUNT_CHECK(n <= size_);
   size_ -= n;
   if (size_ == 0) {
-    // Drained: start again at the beginning of a block, keeping a few blocks
-    // so that a writer that keeps the buffer nearly empty does not allocate.
-    blocks_.clear(detail::BlockRing::kCachedWhenEmpty);
+    // Drained: every block goes back to the cache, and the next write starts
+    // at the beginning of a block.
+    blocks_.clear();
     front_ = 0;
     return;
   }

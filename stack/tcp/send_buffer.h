@@ -3,13 +3,15 @@
 // space"). Unsent bytes sit at the back, sent-but-unacknowledged bytes at the
 // front; the sender keeps SND.NXT and asks for any range with copy_out().
 //
-// Storage: a chain of fixed 16 KiB blocks (detail::BlockRing) rather than a
-// ring buffer of the full capacity, so that
-//   - memory follows what is held, not SO_SNDBUF (an emptied buffer keeps at
-//     most BlockRing::kCachedWhenEmpty blocks; trim() releases those too);
+// Storage: a chain of fixed 16 KiB blocks (detail::BlockRing) taken from the
+// stack's BlockCache (stack/buffer/block_cache.h) rather than a ring buffer
+// of the full capacity, so that
+//   - memory follows what is held, not SO_SNDBUF: each block goes back to
+//     the cache as soon as its bytes are acknowledged, and an empty buffer
+//     holds none (an idle connection costs no block memory);
 //   - growing or shrinking the capacity never moves data;
-//   - acknowledged blocks are recycled through a free list bounded by the
-//     capacity, so a bulk transfer allocates nothing in steady state.
+//   - a bulk transfer allocates nothing in steady state: acknowledged blocks
+//     are the next ones taken.
 // Every copy is one memcpy per contiguous piece (at most one block boundary
 // per MSS-sized segment; a 64 KiB GSO segment spans at most five blocks).
 //
@@ -23,58 +25,50 @@
 #include <span>
 #include <vector>
 
+#include "stack/buffer/block_cache.h"
+
 namespace shunt::tcp {
 
 namespace detail {
 
 // A double-ended queue of fixed-size byte blocks addressed by their index
-// from the front, with a free list. A slot may be empty (null): RecvBuffer
-// leaves holes where out-of-order data has not arrived yet. Shared by
-// SendBuffer and RecvBuffer (recv_buffer.h includes this header).
+// from the front. A slot may be empty (null): RecvBuffer leaves holes where
+// out-of-order data has not arrived yet. Blocks come from, and go back to, a
+// BlockCache. Shared by SendBuffer and RecvBuffer (recv_buffer.h includes
+// this header).
 class BlockRing {
  public:
-  static constexpr size_t kBlockSize = 16 * 1024;
-  // Blocks kept for reuse when a buffer empties: enough that a reader or
-  // writer that keeps the buffer nearly empty allocates nothing, few enough
-  // that an idle connection holds at most 64 KiB per buffer (trim() frees it).
-  static constexpr size_t kCachedWhenEmpty = 64;
+  static constexpr size_t kBlockSize = BlockCache::kBlockSize;
 
-  BlockRing() = default;
-  BlockRing(BlockRing&&) noexcept = default;
-  BlockRing& operator=(BlockRing&&) noexcept = default;
+  explicit BlockRing(BlockCache& cache) : cache_(&cache) {}
+  ~BlockRing() { clear(); }
+  BlockRing(BlockRing&& o) noexcept;
+  BlockRing& operator=(BlockRing&& o) noexcept;
 
   // Slots from the front (some may be empty).
   size_t count() const { return count_; }
   // Block i (< count()), or null when that slot holds no block.
   uint8_t* get(size_t i) const { return slots_[(head_ + i) & (slots_.size() - 1)].get(); }
-  // Block i, allocating it (and appending empty slots up to i) if needed.
+  // Block i, taking one from the cache (and appending empty slots up to i)
+  // if needed.
   uint8_t* ensure(size_t i);
-  // Drops the front slot; its block goes to the free list.
+  // Drops the front slot; its block goes back to the cache.
   void pop_front();
-  // Drops every slot; keeps at most `keep_cached` blocks on the free list.
-  void clear(size_t keep_cached);
-  // Bounds blocks in use plus cached blocks: beyond it, released blocks are freed.
-  void set_max_blocks(size_t n) { max_blocks_ = n; }
-  // Frees every cached block.
-  void release_cached() { free_.clear(); }
+  // Drops every slot, giving every block back.
+  void clear();
 
-  size_t cached() const { return free_.size(); }
+  // Blocks held.
   size_t in_use() const { return in_use_; }
-  // Blocks obtained from the allocator since construction (tests count them).
-  uint64_t allocations() const { return allocations_; }
 
  private:
-  using Block = std::unique_ptr<uint8_t[]>;
-  void release(Block b);
+  using Block = BlockCache::Block;
   void grow_slots(size_t min_slots);
 
+  BlockCache* cache_;
   std::vector<Block> slots_;  // a power of two in size, or empty
   size_t head_ = 0;
   size_t count_ = 0;
-  std::vector<Block> free_;
   size_t in_use_ = 0;
-  size_t max_blocks_ = 0;
-  uint64_t allocations_ = 0;
 };
 
 }  // namespace detail
@@ -83,8 +77,9 @@ class SendBuffer {
  public:
   static constexpr size_t kBlockSize = detail::BlockRing::kBlockSize;
 
-  // capacity: SO_SNDBUF, the payload bytes the buffer may hold.
-  explicit SendBuffer(size_t capacity);
+  // capacity: SO_SNDBUF, the payload bytes the buffer may hold. Blocks come
+  // from `cache`, which must outlive the buffer.
+  SendBuffer(BlockCache& cache, size_t capacity);
 
   // May shrink below size(): space() is then 0 until acknowledgments drain it.
   void set_capacity(size_t c);
@@ -104,17 +99,10 @@ class SendBuffer {
   // n bytes acknowledged: drops them from the front. Precondition: n <= size().
   void consume(size_t n);
 
-  // Releases cached free blocks (e.g. when the connection goes idle).
-  void trim() { blocks_.release_cached(); }
-
-  // Blocks obtained from the allocator since construction.
-  uint64_t block_allocations() const { return blocks_.allocations(); }
-  // Bytes of block memory held (in use and cached).
-  size_t memory() const { return (blocks_.in_use() + blocks_.cached()) * kBlockSize; }
+  // Bytes of block memory held.
+  size_t memory() const { return blocks_.in_use() * kBlockSize; }
 
  private:
-  static size_t max_blocks_for(size_t capacity);
-
   detail::BlockRing blocks_;
   size_t capacity_;
   size_t size_ = 0;

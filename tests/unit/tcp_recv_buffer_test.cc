@@ -52,7 +52,8 @@ SackBlock blk(SeqNum isn, uint32_t l, uint32_t r) {
 
 TEST(RecvBuffer, InOrderDataIsReadableAndConsumed) {
   const SeqNum isn(1000);
-  RecvBuffer b(10000, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 10000, isn);
   EXPECT_EQ(b.rcv_nxt(), isn);
   EXPECT_EQ(b.window(), 10000u);
   EXPECT_EQ(put(b, isn, 0, 1448), acc(1448, 0, 0, 0));
@@ -75,7 +76,8 @@ TEST(RecvBuffer, InOrderDataIsReadableAndConsumed) {
 
 TEST(RecvBuffer, PeekDoesNotConsume) {
   const SeqNum isn(7);
-  RecvBuffer b(1000, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 1000, isn);
   put(b, isn, 0, 300);
   std::vector<uint8_t> out(200);
   EXPECT_EQ(b.read(out, /*peek=*/true), 200u);
@@ -93,7 +95,8 @@ TEST(RecvBuffer, PeekDoesNotConsume) {
 
 TEST(RecvBuffer, OutOfOrderThenFillTheHole) {
   const SeqNum isn(5000);
-  RecvBuffer b(100000, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 100000, isn);
   EXPECT_EQ(put(b, isn, 2000, 1000), acc(0, 1000, 0, 0));
   EXPECT_EQ(put(b, isn, 4000, 1000), acc(0, 1000, 0, 0));
   EXPECT_EQ(b.rcv_nxt(), isn);
@@ -122,7 +125,8 @@ TEST(RecvBuffer, OutOfOrderThenFillTheHole) {
 
 TEST(RecvBuffer, DuplicatesFullAndPartial) {
   const SeqNum isn(0);
-  RecvBuffer b(100000, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 100000, isn);
   put(b, isn, 0, 1000);
   // Entirely old.
   EXPECT_EQ(put(b, isn, 0, 1000), acc(0, 0, 1000, 0));
@@ -160,7 +164,8 @@ TEST(RecvBuffer, DuplicatesFullAndPartial) {
 
 TEST(RecvBuffer, DataBeyondTheWindowIsDropped) {
   const SeqNum isn(100);
-  RecvBuffer b(1000, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 1000, isn);
   // Straddles the right edge: the part inside is kept.
   EXPECT_EQ(put(b, isn, 900, 200), acc(0, 100, 0, 100));
   EXPECT_EQ(put(b, isn, 1000, 10), acc(0, 0, 0, 10));
@@ -186,7 +191,8 @@ TEST(RecvBuffer, DataBeyondTheWindowIsDropped) {
 
 TEST(RecvBuffer, WindowArithmeticAndShrinkingCapacity) {
   const SeqNum isn(0);
-  RecvBuffer b(10000, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 10000, isn);
   put(b, isn, 0, 3000);
   put(b, isn, 5000, 1000);
   EXPECT_EQ(b.readable(), 3000u);
@@ -218,7 +224,8 @@ TEST(RecvBuffer, WindowArithmeticAndShrinkingCapacity) {
 
 TEST(RecvBuffer, SequenceWrapAround) {
   const SeqNum isn(0xffffff00u);
-  RecvBuffer b(200000, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 200000, isn);
   // Segments on both sides of 2**32, out of order.
   EXPECT_EQ(put(b, isn, 0x180, 0x100), acc(0, 0x100, 0, 0));  // 0x80..0x180 after the wrap
   EXPECT_EQ(put(b, isn, 0xc0, 0x80), acc(0, 0x80, 0, 0));     // 0xffffffc0..0x40
@@ -238,7 +245,8 @@ TEST(RecvBuffer, SequenceWrapAround) {
 
 TEST(RecvBuffer, SackBlocksMostRecentFirst) {
   const SeqNum isn(1);
-  RecvBuffer b(1 << 20, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 1 << 20, isn);
   EXPECT_TRUE(sacks(b, 4).empty());
   // Five holes' worth of ranges, received in this order.
   put(b, isn, 3000, 100);
@@ -273,7 +281,8 @@ TEST(RecvBuffer, SackBlocksMostRecentFirst) {
 
 TEST(RecvBuffer, NumberOfOutOfOrderRangesIsBounded) {
   const SeqNum isn(0);
-  RecvBuffer b(1 << 20, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 1 << 20, isn);
   const size_t max = RecvBuffer::kMaxOooRanges;
   for (uint32_t i = 0; i < max; ++i) {
     ASSERT_EQ(put(b, isn, 1000 + 200 * i, 100), acc(0, 100, 0, 0));
@@ -303,7 +312,8 @@ TEST(RecvBuffer, NumberOfOutOfOrderRangesIsBounded) {
 }
 
 TEST(RecvBuffer, ResetStartsOver) {
-  RecvBuffer b(1000, SeqNum(0));
+  BlockCache cache;
+  RecvBuffer b(cache, 1000, SeqNum(0));
   put(b, SeqNum(0), 0, 100);
   put(b, SeqNum(0), 300, 100);
   b.reset(SeqNum(777));
@@ -318,7 +328,8 @@ TEST(RecvBuffer, ResetStartsOver) {
 
 TEST(RecvBuffer, MemoryFollowsContent) {
   const SeqNum isn(0);
-  RecvBuffer b(4 << 20, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 4 << 20, isn);
   EXPECT_EQ(b.memory(), 0u);
   // Far out-of-order data allocates only the block it lands in.
   put(b, isn, 3 << 20, 100);
@@ -326,17 +337,23 @@ TEST(RecvBuffer, MemoryFollowsContent) {
   put(b, isn, 0, 100);
   EXPECT_EQ(b.memory(), 2 * RecvBuffer::kBlockSize);
   b.reset(isn);
-  // Request/response: blocks are kept for reuse, none allocated per segment.
+  EXPECT_EQ(b.memory(), 0u);
+  EXPECT_EQ(cache.outstanding(), 0u);
+  // Request/response: an emptied buffer holds no block, and the block it
+  // gave back is the next one it takes: none allocated per segment.
   put(b, isn, 0, 100);
   read_all(b);
-  const uint64_t allocs = b.block_allocations();
+  EXPECT_EQ(b.memory(), 0u);
+  const uint64_t allocs = cache.allocations();
   for (uint32_t i = 1; i <= 100; ++i) {
     put(b, isn, 100 * i, 100);
+    EXPECT_EQ(b.memory(), RecvBuffer::kBlockSize);
     read_all(b);
+    EXPECT_EQ(b.memory(), 0u);
   }
-  EXPECT_EQ(b.block_allocations(), allocs);
-  b.trim();
-  EXPECT_EQ(b.memory(), 0u);
+  EXPECT_EQ(cache.allocations(), allocs);
+  cache.trim();
+  EXPECT_EQ(cache.cached(), 0u);
 }
 
 // A reader that keeps up (reads everything every few segments) empties the
@@ -344,7 +361,8 @@ TEST(RecvBuffer, MemoryFollowsContent) {
 // amount without asking the allocator again.
 TEST(RecvBuffer, KeepingUpReaderDoesNotAllocatePerSegment) {
   const SeqNum isn(0x7ffff000u);
-  RecvBuffer b(6 << 20, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, 6 << 20, isn);
   std::mt19937 rng(3);
   const size_t mss = 1448;
   std::vector<uint8_t> seg = stream(0, mss);
@@ -357,7 +375,7 @@ TEST(RecvBuffer, KeepingUpReaderDoesNotAllocatePerSegment) {
     }
     while (b.readable() > 0) b.read(out);
   }
-  EXPECT_LE(b.block_allocations(), detail::BlockRing::kCachedWhenEmpty);
+  EXPECT_LE(cache.allocations(), 8u);  // ~57 KiB between reads: at most 5 blocks live
 }
 
 // A long stream cut into random segments, delivered with reordering,
@@ -367,7 +385,8 @@ TEST(RecvBuffer, RandomReorderingAndDuplication) {
   const SeqNum isn(0xfff00000u);
   const size_t cap = 256 * 1024;
   const uint64_t total = 16ull << 20;
-  RecvBuffer b(cap, isn);
+  BlockCache cache;
+  RecvBuffer b(cache, cap, isn);
   std::mt19937 rng(7);
   std::vector<uint8_t> data = stream(0, total);
   uint64_t read = 0;
@@ -417,7 +436,7 @@ TEST(RecvBuffer, RandomReorderingAndDuplication) {
   EXPECT_EQ(in_order + ooo, total);  // every byte was new exactly once
   EXPECT_GT(ooo, total / 10);        // the test did exercise reordering
   // Blocks are recycled, not allocated per segment.
-  EXPECT_LE(b.block_allocations(), cap / RecvBuffer::kBlockSize + 2);
+  EXPECT_LE(cache.allocations(), cap / RecvBuffer::kBlockSize + 2);
 }
 
 }  // namespace

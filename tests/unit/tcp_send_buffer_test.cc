@@ -45,7 +45,8 @@ std::vector<uint8_t> vec(std::span<const uint8_t> s) {
 }
 
 TEST(SendBuffer, AppendStopsAtCapacity) {
-  SendBuffer b(1000);
+  BlockCache cache;
+  SendBuffer b(cache, 1000);
   Pattern p(4000);
   EXPECT_EQ(b.capacity(), 1000u);
   EXPECT_EQ(b.space(), 1000u);
@@ -63,7 +64,8 @@ TEST(SendBuffer, AppendStopsAtCapacity) {
 
 TEST(SendBuffer, CopyOutAcrossBlockBoundariesAtManyOffsets) {
   const size_t cap = 3 * kB + 777;
-  SendBuffer b(cap);
+  BlockCache cache;
+  SendBuffer b(cache, cap);
   Pattern p(cap);
   // Fill in odd-sized writes so appends themselves straddle blocks.
   size_t written = 0;
@@ -83,7 +85,8 @@ TEST(SendBuffer, CopyOutAcrossBlockBoundariesAtManyOffsets) {
 }
 
 TEST(SendBuffer, ConsumeDropsFromTheFront) {
-  SendBuffer b(5 * kB);
+  BlockCache cache;
+  SendBuffer b(cache, 5 * kB);
   Pattern p(5 * kB);
   ASSERT_EQ(b.append(p.at(0, 5 * kB)), 5 * kB);
   b.consume(100);
@@ -105,7 +108,8 @@ TEST(SendBuffer, ConsumeDropsFromTheFront) {
 }
 
 TEST(SendBuffer, ShrinkingCapacityBlocksAppendsUntilAcksDrain) {
-  SendBuffer b(10000);
+  BlockCache cache;
+  SendBuffer b(cache, 10000);
   Pattern p(10000);
   ASSERT_EQ(b.append(p.at(0, 8000)), 8000u);
   b.set_capacity(5000);
@@ -125,28 +129,71 @@ TEST(SendBuffer, ShrinkingCapacityBlocksAppendsUntilAcksDrain) {
 }
 
 TEST(SendBuffer, MemoryFollowsContentNotCapacity) {
-  SendBuffer b(4 << 20);
+  BlockCache cache;
+  SendBuffer b(cache, 4 << 20);
   EXPECT_EQ(b.memory(), 0u);
   Pattern p(100);
   ASSERT_EQ(b.append(p.at(0, 100)), 100u);
   EXPECT_EQ(b.memory(), kB);
+  EXPECT_EQ(cache.outstanding(), 1u);
   b.consume(100);
-  EXPECT_EQ(b.memory(), kB);  // the block stays cached for the next write
-  const uint64_t allocs = b.block_allocations();
+  // Drained: the block goes back to the stack's cache, the buffer holds none
+  // (an idle connection costs no block memory).
+  EXPECT_EQ(b.memory(), 0u);
+  EXPECT_EQ(cache.outstanding(), 0u);
+  EXPECT_EQ(cache.cached(), 1u);
+  const uint64_t allocs = cache.allocations();
   for (int i = 0; i < 100; ++i) {  // request/response: no allocation per write
     ASSERT_EQ(b.append(p.at(0, 100)), 100u);
     b.consume(100);
   }
-  EXPECT_EQ(b.block_allocations(), allocs);
-  // A burst of more blocks than are kept: once drained, kCachedWhenEmpty
-  // blocks stay cached, not all of them.
-  const size_t burst = detail::BlockRing::kCachedWhenEmpty + 10;
-  for (size_t i = 0; i < burst; ++i) ASSERT_EQ(b.append(p.at(0, kB)), kB);
-  EXPECT_EQ(b.memory(), burst * kB);
-  b.consume(b.size());
-  EXPECT_EQ(b.memory(), detail::BlockRing::kCachedWhenEmpty * kB);
-  b.trim();
-  EXPECT_EQ(b.memory(), 0u);
+  EXPECT_EQ(cache.allocations(), allocs);
+  // A burst of more blocks than the cache keeps: once drained, the cache
+  // keeps max_cached() of them and frees the rest.
+  const size_t burst = cache.max_cached() + 10;
+  SendBuffer big(cache, burst * kB);
+  for (size_t i = 0; i < burst; ++i) ASSERT_EQ(big.append(p.at(0, kB)), kB);
+  EXPECT_EQ(big.memory(), burst * kB);
+  big.consume(big.size());
+  EXPECT_EQ(big.memory(), 0u);
+  EXPECT_EQ(cache.cached(), cache.max_cached());
+  cache.trim();
+  EXPECT_EQ(cache.cached(), 0u);
+}
+
+// Blocks move between buffers through the cache: one connection's drained
+// blocks are the next ones another takes.
+TEST(SendBuffer, BlocksAreSharedThroughTheCache) {
+  BlockCache cache;
+  SendBuffer a(cache, 1 << 20), c(cache, 1 << 20);
+  Pattern p(8 * kB);
+  ASSERT_EQ(a.append(p.at(0, 8 * kB)), 8 * kB);
+  a.consume(8 * kB);
+  const uint64_t allocs = cache.allocations();
+  ASSERT_EQ(c.append(p.at(0, 8 * kB)), 8 * kB);
+  EXPECT_EQ(cache.allocations(), allocs);
+  std::vector<uint8_t> out(8 * kB);
+  c.copy_out(0, out);
+  EXPECT_EQ(out, vec(p.at(0, 8 * kB)));
+}
+
+// A buffer destroyed or replaced while holding data gives its blocks back.
+TEST(SendBuffer, DestroyedBufferGivesBlocksBack) {
+  BlockCache cache;
+  Pattern p(3 * kB);
+  {
+    SendBuffer b(cache, 1 << 20);
+    ASSERT_EQ(b.append(p.at(0, 3 * kB)), 3 * kB);
+    EXPECT_EQ(cache.outstanding(), 3u);
+    SendBuffer moved = std::move(b);
+    EXPECT_EQ(cache.outstanding(), 3u);
+    b = SendBuffer(cache, 1000);
+    EXPECT_EQ(cache.outstanding(), 3u);
+    moved = SendBuffer(cache, 1000);
+    EXPECT_EQ(cache.outstanding(), 0u);
+    ASSERT_EQ(moved.append(p.at(0, 1000)), 1000u);
+  }
+  EXPECT_EQ(cache.outstanding(), 0u);
 }
 
 // 100 MiB through a 256 KiB buffer in random-sized writes, reads of random
@@ -158,7 +205,8 @@ TEST(SendBuffer, HundredMebibytesInRandomPieces) {
   const size_t cap = 256 * 1024;
   const uint64_t total = 100ull << 20;
   const size_t max_piece = 64 * 1024;
-  SendBuffer b(cap);
+  BlockCache cache;
+  SendBuffer b(cache, cap);
   Pattern p(max_piece);
   std::mt19937_64 rng(42);
   std::vector<uint8_t> out(max_piece);
@@ -197,7 +245,7 @@ TEST(SendBuffer, HundredMebibytesInRandomPieces) {
   EXPECT_TRUE(b.empty());
   // Blocks are recycled: the allocator was asked for about one buffer's worth,
   // not one block per 16 KiB of the stream.
-  EXPECT_LE(b.block_allocations(), cap / kB + 1);
+  EXPECT_LE(cache.allocations(), cap / kB + 1);
 }
 
 }  // namespace
