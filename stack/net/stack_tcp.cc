@@ -566,7 +566,10 @@ void Stack::tcp_after(TcpConnection* c, Instant now) {
                  c->options().tos);
   }
   c->outbox().clear();
-  stats_.tcp.TCPZeroWindowProbesRecv += c->take_counters().zero_window_probes_recv;
+  const tcp::ConnCounters cc = c->take_counters();
+  stats_.tcp.TCPZeroWindowProbesRecv += cc.zero_window_probes_recv;
+  stats_.tcp.TCPChallengeACK += cc.challenge_acks;
+  stats_.tcp.TCPWinProbe += cc.window_probes;
   if (c->parent != 0 && !c->in_accept_queue && c->state() != TcpState::kSynReceived &&
       c->state() != TcpState::kClosed) {
     // The handshake completed: from the SYN queue to the accept queue.
