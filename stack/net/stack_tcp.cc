@@ -502,6 +502,9 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
     return;
   }
   if (!seg.has(kSyn)) return;
+  // SYN+FIN opens nothing: no legitimate client sends it, scanners do (Linux
+  // tcp_rcv_state_process in LISTEN: "if (th->fin) goto discard").
+  if (seg.has(kFin)) return count_drop(stats_, DropReason::kTcpSynFin);
 
   if (l.accept_queue.size() > l.backlog) {
     // Linux tcp_conn_request: a full accept queue drops new SYNs.
