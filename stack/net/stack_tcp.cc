@@ -596,7 +596,11 @@ void Stack::tcp_after(TcpConnection* c, Instant now) {
     }
   }
   if (c->done()) {
-    if (c->was_reset() && c->owner != 0) ++stats_.tcp.EstabResets;
+    // Counted once, when the connection leaves the table: a socket keeps
+    // its closed connection, and every later call on it comes here again.
+    auto it = conns_.find(c->tuple());
+    const bool retiring = it != conns_.end() && it->second == c;
+    if (retiring && c->was_reset() && c->owner != 0) ++stats_.tcp.EstabResets;
     tcp_retire(c);
     return;
   }
