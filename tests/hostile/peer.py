@@ -12,6 +12,7 @@ the ingress hook, so the attacker reads the stack's answers.
 
 scapy builds and parses; the socket is ours (no BPF filter compiler needed).
 """
+import collections
 import json
 import os
 import random
@@ -71,6 +72,8 @@ def stack_mac():
 class Wire:
     """Raw Ethernet on shunt0: send any bytes, receive what the stack sends."""
 
+    KEEP = 20000
+
     def __init__(self):
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
@@ -80,6 +83,8 @@ class Wire:
         self.stack_mac = stack_mac()
         self.eth = Ether(src=self.my_mac, dst=self.stack_mac, type=0x0800)
         self.eth_bytes = bytes(self.eth)[:14]
+        self.stack_mac_bytes = bytes.fromhex(self.stack_mac.replace(":", ""))
+        self.pending = collections.deque()
 
     def send(self, pkt):
         """An IP packet (scapy, checksums computed unless set) or raw IP bytes."""
@@ -90,7 +95,10 @@ class Wire:
         self.sock.send(bytes(frame))
 
     def recv(self, timeout):
-        """The next frame the stack sent (scapy Ether), or None at timeout."""
+        """The next frame the stack sent (scapy Ether), or None at timeout.
+        Frames an earlier expect() passed over come first."""
+        if self.pending:
+            return self.pending.popleft()
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -102,22 +110,32 @@ class Wire:
             data, addr = self.sock.recvfrom(70000)
             if addr[2] == PACKET_OUTGOING:
                 continue  # ours
-            if data[6:12] != bytes.fromhex(self.stack_mac.replace(":", "")):
+            if data[6:12] != self.stack_mac_bytes:
                 continue
             return Ether(data)
 
     def expect(self, pred, timeout=2.0):
-        """The first frame from the stack that pred accepts, or None."""
+        """The first frame from the stack that pred accepts, or None. The
+        frames passed over stay queued for the next caller (another
+        connection's), up to KEEP of them."""
+        skipped = []
         deadline = time.monotonic() + timeout
-        while True:
-            p = self.recv(max(0.0, deadline - time.monotonic()))
-            if p is None:
-                return None
-            if pred(p):
-                return p
+        try:
+            while True:
+                p = self.recv(max(0.0, deadline - time.monotonic()))
+                if p is None:
+                    return None
+                if pred(p):
+                    return p
+                skipped.append(p)
+        finally:
+            self.pending.extendleft(reversed(skipped))
+            while len(self.pending) > self.KEEP:
+                self.pending.pop()
 
     def collect(self, pred, duration):
-        """Every frame pred accepts during duration seconds."""
+        """Every frame pred accepts during duration seconds (the others are
+        dropped)."""
         got = []
         deadline = time.monotonic() + duration
         while True:
@@ -128,6 +146,7 @@ class Wire:
                 got.append(p)
 
     def drain(self):
+        self.pending.clear()
         while self.recv(0.05) is not None:
             pass
 
@@ -162,6 +181,7 @@ class Conn:
         self.irs = None
         self.rcv_nxt = None
         self.stack_max = None   # highest sequence number the stack sent up to
+        self.ts_recent = None   # the stack's last TSval, echoed (RFC 7323)
 
     # ---- building -------------------------------------------------------
     def syn_options(self):
@@ -176,6 +196,10 @@ class Conn:
         return o
 
     def pkt(self, flags="A", seq=None, ack=None, data=b"", window=None, options=None, **ip):
+        if options is None and self.ts and self.ts_recent is not None:
+            # RFC 7323 3.2: once negotiated, every segment carries them.
+            options = [("NOP", None), ("NOP", None),
+                       ("Timestamp", (int(time.monotonic() * 1000) & 0xFFFFFFFF, self.ts_recent))]
         t = TCP(sport=self.sport, dport=self.dport, flags=flags,
                 seq=(self.snd_nxt if seq is None else seq) & 0xFFFFFFFF,
                 ack=(ack if ack is not None else (self.rcv_nxt or 0)) & 0xFFFFFFFF,
@@ -202,6 +226,9 @@ class Conn:
         sa = self.expect(lambda p: (p[TCP].flags & (SYN | ACK)) == (SYN | ACK), timeout)
         check(sa is not None, f"SYN-ACK from the stack for port {self.sport} -> {self.dport}")
         self.irs = sa[TCP].seq
+        opts = dict(o for o in sa[TCP].options if isinstance(o, tuple) and len(o) == 2)
+        self.ts = self.ts and "Timestamp" in opts
+        self.ts_recent = opts["Timestamp"][0] if self.ts else None
         self.rcv_nxt = (self.irs + 1) & 0xFFFFFFFF
         self.stack_max = self.rcv_nxt
         self.snd_nxt = (self.iss + 1) & 0xFFFFFFFF
@@ -273,7 +300,7 @@ class Server:
         return flat
 
     def sockets(self):
-        out = subprocess.run([self.shunt, "ss", "-tan", "--json", str(self.pid)],
+        out = subprocess.run([self.shunt, "ss", "-tani", "--json", str(self.pid)],
                              capture_output=True, text=True, timeout=20)
         if out.returncode != 0:
             raise CheckFailed(f"shunt ss {self.pid} failed: {out.stderr.strip()}")

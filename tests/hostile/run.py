@@ -52,17 +52,21 @@ def kernel_http(www, name="blob.bin"):
 
 
 def serves(www, when):
+    t0 = time.monotonic()
     ok, n = kernel_echo()
-    check(ok, f"{when}: a kernel client's 64 KiB come back from the echo server ({n} bytes)")
+    t1 = time.monotonic()
+    check(ok, f"{when}: a kernel client's 64 KiB come back from the echo server "
+              f"({n} bytes, {t1 - t0:.2f} s)")
     ok, status, n = kernel_http(www)
     check(ok, f"{when}: a kernel client's GET /blob.bin is HTTP 200 with the right SHA-256 "
-              f"({status}, {n} bytes)")
+              f"({status}, {n} bytes, {time.monotonic() - t1:.2f} s)")
 
 
 def main():
     cls, pid, shunt, www = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     mod = importlib.import_module(f"attack_{cls}")
     srv = Server(pid, shunt)
+    os.environ["HOSTILE_WWW"] = www  # the served files, for attacks that check them
     try:
         serves(www, "before")
         rss0 = srv.rss_kb()
