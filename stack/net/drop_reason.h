@@ -57,6 +57,7 @@ namespace shunt {
   X(kTcpBadDataOffset, "TCP data offset below 5 or beyond the segment")             \
   X(kTcpBadOption, "TCP option with a malformed length")                            \
   X(kTcpBadChecksum, "TCP checksum wrong")                                          \
+  X(kTcpSynFin, "TCP SYN with FIN to a listener (Linux drops it too)")              \
   X(kTcpNoSocket, "no TCP socket for the segment")                                  \
   /* Device */                                                                      \
   X(kTxDeviceFull, "device refused the frame (queue full)")                         \

@@ -502,6 +502,9 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
     return;
   }
   if (!seg.has(kSyn)) return;
+  // SYN+FIN opens nothing: no legitimate client sends it, scanners do (Linux
+  // tcp_rcv_state_process in LISTEN: "if (th->fin) goto discard").
+  if (seg.has(kFin)) return count_drop(stats_, DropReason::kTcpSynFin);
 
   if (l.accept_queue.size() > l.backlog) {
     // Linux tcp_conn_request: a full accept queue drops new SYNs.
@@ -566,7 +569,10 @@ void Stack::tcp_after(TcpConnection* c, Instant now) {
                  c->options().tos);
   }
   c->outbox().clear();
-  stats_.tcp.TCPZeroWindowProbesRecv += c->take_counters().zero_window_probes_recv;
+  const tcp::ConnCounters cc = c->take_counters();
+  stats_.tcp.TCPZeroWindowProbesRecv += cc.zero_window_probes_recv;
+  stats_.tcp.TCPChallengeACK += cc.challenge_acks;
+  stats_.tcp.TCPWinProbe += cc.window_probes;
   if (c->parent != 0 && !c->in_accept_queue && c->state() != TcpState::kSynReceived &&
       c->state() != TcpState::kClosed) {
     // The handshake completed: from the SYN queue to the accept queue.
@@ -590,7 +596,11 @@ void Stack::tcp_after(TcpConnection* c, Instant now) {
     }
   }
   if (c->done()) {
-    if (c->was_reset() && c->owner != 0) ++stats_.tcp.EstabResets;
+    // Counted once, when the connection leaves the table: a socket keeps
+    // its closed connection, and every later call on it comes here again.
+    auto it = conns_.find(c->tuple());
+    const bool retiring = it != conns_.end() && it->second == c;
+    if (retiring && c->was_reset() && c->owner != 0) ++stats_.tcp.EstabResets;
     tcp_retire(c);
     return;
   }

@@ -42,7 +42,8 @@ namespace shunt {
   X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) X(InSegs)        \
   X(OutSegs) X(RetransSegs) X(InErrs) X(OutRsts) X(InCsumErrors)                 \
   X(ListenOverflows) X(ListenDrops) X(SyncookiesSent) X(SyncookiesRecv)          \
-  X(SyncookiesFailed) X(TimeWaitRecycled) X(OutOfWindowIcmps) X(TCPZeroWindowProbesRecv)
+  X(SyncookiesFailed) X(TimeWaitRecycled) X(OutOfWindowIcmps) X(TCPChallengeACK)     \
+  X(TCPWinProbe) X(TCPZeroWindowProbesRecv)
 
 #define SHUNT_DECLARE_COUNTER(name) uint64_t name = 0;
 

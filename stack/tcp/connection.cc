@@ -228,6 +228,7 @@ void TcpConnection::on_timer(Instant now) {
         return;
       }
       send_segment(snd_una_ - 1, 0, wire::tcp_flag::kAck, now, false);
+      ++counters_.window_probes;
       persist_backoff_ = std::min(persist_backoff_ * 2, cfg_.persist_max);
       persist_at_ = now + persist_backoff_;
     }

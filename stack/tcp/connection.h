@@ -97,6 +97,8 @@ struct TcpInfo {
 // counters (Stats::tcp), drained with take_counters() like the outbox.
 struct ConnCounters {
   uint64_t zero_window_probes_recv = 0;  // Tcp TCPZeroWindowProbesRecv
+  uint64_t challenge_acks = 0;           // Tcp TCPChallengeACK (RFC 5961)
+  uint64_t window_probes = 0;            // Tcp TCPWinProbe (persist timer)
 };
 
 class TcpConnection {

@@ -198,6 +198,7 @@ void TcpConnection::send_challenge_ack(Instant now) {
   if (challenges_this_second_ >= cfg_.challenge_ack_limit) return;
   ++challenges_this_second_;
   ++stats_.challenge_acks;
+  ++counters_.challenge_acks;
   send_ack(now);
 }
 

@@ -415,6 +415,29 @@ TEST_F(TcpListenTest, ForgedCookieAckIsReset) {
   EXPECT_FALSE(server.accept(listener, lan.now()));
 }
 
+TEST_F(TcpListenTest, SynWithFinIsDroppedLikeLinux) {
+  // Linux drops SYN+FIN in LISTEN (a scanner's probe, never a client's):
+  // no SYN-ACK, no half-open connection, a drop reason.
+  ASSERT_NO_FATAL_FAILURE(listen(8));
+  wire::TcpRepr syn;
+  syn.src_port = 30001;
+  syn.seq = SeqNum(1000);
+  syn.flags = kSyn | wire::tcp_flag::kFin;
+  syn.window = 1000;
+  raw_send(syn);
+  lan.sim.settle();
+  EXPECT_TRUE(take_tcp().empty());
+  EXPECT_EQ(server.stats().tcp.PassiveOpens, 0u);
+  EXPECT_EQ(server.stats().drop_count(DropReason::kTcpSynFin), 1u);
+  // The same SYN without the FIN opens.
+  syn.flags = kSyn;
+  raw_send(syn);
+  lan.sim.settle();
+  auto got = take_tcp();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].hdr.flags, kSyn | kAck);
+}
+
 TEST_F(TcpListenTest, HalfOpenConnectionsExpireAfterTheSynAckRetries) {
   // tcp_synack_retries = 5: the flood's half-open children go away after
   // 63 s and the SYN queue empties.

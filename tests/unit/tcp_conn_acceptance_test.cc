@@ -34,6 +34,7 @@ TEST_F(TcpConnTest, RstInsideTheWindowGetsAChallengeAck) {
   expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1});
   EXPECT_EQ(state(), TcpState::kEstablished);
   EXPECT_EQ(c().info(now).challenge_acks, 2u);
+  EXPECT_EQ(c().counters().challenge_acks, 2u);  // Tcp TCPChallengeACK
   // The peer that really reset answers the challenge ACK with a RST at
   // exactly RCV.NXT.
   send(rst(irs + 1));
@@ -53,6 +54,7 @@ TEST_F(TcpConnTest, RstOutsideTheWindowIsDroppedSilently) {
   expect_nothing_sent();
   EXPECT_EQ(state(), TcpState::kEstablished);
   EXPECT_EQ(c().info(now).challenge_acks, 0u);
+  EXPECT_EQ(c().counters().challenge_acks, 0u);
 }
 
 TEST_F(TcpConnTest, RstWithZeroWindowOnlyAtRcvNxt) {

@@ -40,6 +40,7 @@ TEST_F(TcpConnTest, ZeroWindowProbesWithBackoffThenDataFlows) {
   advance(1ns);
   expect_sent({.flags = kAck, .seq = iss, .ack = irs + 1, .len = 0});
   EXPECT_EQ(state(), TcpState::kEstablished);
+  EXPECT_EQ(c().counters().window_probes, 3u);  // Tcp TCPWinProbe
   // The window opens: the data goes at once and the probes stop.
   send(ack(irs + 1, iss + 1).win(1000));
   expect_sent({.flags = kAck | kPsh, .seq = iss + 1, .ack = irs + 1, .len = 4});
