@@ -4,11 +4,11 @@
 #include <algorithm>
 
 #include "stack/net/socket.h"
+#include "stack/tcp/syn_options.h"
 
 namespace shunt::tcp {
 namespace {
 
-constexpr uint32_t kIpTcpHeaders = 40;  // IPv4 + TCP without options
 constexpr uint32_t kTimestampOptionLen = 12;  // NOP NOP TS
 constexpr uint32_t kQuickAcks = 16;  // ACK at once for the first segments (Linux quickack mode)
 constexpr uint32_t kDefaultMss = 536;  // RFC 9293 3.7.1 / RFC 6691 (Linux TCP_MSS_DEFAULT)
@@ -39,11 +39,7 @@ TcpConnection::TcpConnection(const TcpConfig& cfg, BufferPool& pool, const FourT
                                                   : std::string_view(opts_.congestion);
   cc_ = make_congestion_control(cc, mss_, now);
   if (!cc_) cc_ = make_congestion_control(kDefaultCongestionControl, mss_, now);
-  // Our receive window scale: the smallest shift that lets the largest
-  // receive buffer be advertised (RFC 7323 2.3; at most 14).
-  uint32_t max_buf = std::max(cfg_.rcvbuf_max, initial_rcvbuf());
-  while (rcv_wscale_ < 14 && (max_buf >> rcv_wscale_) > 65535) ++rcv_wscale_;
-  if (!cfg_.window_scaling) rcv_wscale_ = 0;
+  rcv_wscale_ = receive_wscale(cfg_, initial_rcvbuf());
   last_data_recv_ = last_data_sent_ = last_ack_recv_ = now;
 }
 
@@ -65,9 +61,7 @@ void TcpConnection::recompute_mss() {
   // RFC 6691 / RFC 9293 3.7.1: the segment payload is the peer's MSS (536
   // when it sent none) and our own MTU limit, less the options we always
   // send (timestamps), like Linux's mss_cache.
-  uint32_t ours = mtu_ > kIpTcpHeaders ? mtu_ - kIpTcpHeaders : 536;
-  if (opts_.user_mss != 0) ours = std::min<uint32_t>(ours, opts_.user_mss);
-  uint32_t m = std::min<uint32_t>(peer_mss_, ours);
+  uint32_t m = std::min<uint32_t>(peer_mss_, offered_mss(mtu_, opts_.user_mss));
   if (ts_ok_) m -= kTimestampOptionLen;
   mss_ = std::max<uint32_t>(m, 64);
   cc_->set_mss(mss_);
@@ -78,9 +72,7 @@ uint32_t TcpConnection::adv_mss() const {
   // offered (segment_options) less the timestamp option every segment
   // then carries (Linux tp->advmss, which tcp_rcv_synsent_state_process
   // and tcp_openreq_init_rwin reduce by TCPOLEN_TSTAMP_ALIGNED).
-  uint32_t m = mtu_ > kIpTcpHeaders ? mtu_ - kIpTcpHeaders : kDefaultMss;
-  if (opts_.user_mss != 0) m = std::min<uint32_t>(m, opts_.user_mss);
-  m = std::min<uint32_t>(m, 65535);
+  uint32_t m = offered_mss(mtu_, opts_.user_mss);
   if (ts_ok_ && m > kTimestampOptionLen + kMinMss) m -= kTimestampOptionLen;
   return m;
 }
@@ -105,21 +97,14 @@ void TcpConnection::connect(SeqNum iss, Instant now) {
 }
 
 void TcpConnection::apply_syn_options(const wire::TcpOptions& o) {
-  // RFC 6691: without an MSS option the peer takes 536.
-  peer_mss_ = o.mss.value_or(536);
-  if (peer_mss_ < 64) peer_mss_ = 64;
-  // RFC 7323 2.2: scaling only when both sides sent the option.
-  if (o.window_scale && cfg_.window_scaling) {
-    wscale_ok_ = true;
-    snd_wscale_ = std::min<uint8_t>(*o.window_scale, 14);  // RFC 7323 2.3: at most 14
-  } else {
-    wscale_ok_ = false;
-    snd_wscale_ = 0;
-    rcv_wscale_ = 0;
-  }
-  ts_ok_ = o.timestamps.has_value() && cfg_.timestamps;
+  const SynNegotiation n = negotiate(cfg_, o);
+  peer_mss_ = n.peer_mss;
+  wscale_ok_ = n.wscale_ok;
+  snd_wscale_ = n.snd_wscale;
+  if (!wscale_ok_) rcv_wscale_ = 0;  // RFC 7323 2.2: both directions or neither
+  ts_ok_ = n.ts_ok;
   if (ts_ok_) ts_recent_ = o.timestamps->tsval;
-  sack_ok_ = o.sack_permitted && cfg_.sack;
+  sack_ok_ = n.sack_ok;
   recompute_mss();
   init_rcv_mss();
 }

@@ -3,12 +3,12 @@
 #include <algorithm>
 
 #include "stack/tcp/connection.h"
+#include "stack/tcp/syn_options.h"
 
 namespace shunt::tcp {
 
 uint32_t TcpConnection::tsval(Instant now) const {
-  // RFC 7323 5.4: a millisecond clock with a per-connection random offset.
-  return static_cast<uint32_t>(to_ns(now) / 1'000'000 + ts_offset_);
+  return ts_clock(now, ts_offset_);  // RFC 7323 5.4
 }
 
 uint32_t TcpConnection::in_flight() const { return snd_nxt_ - snd_una_; }
@@ -57,10 +57,9 @@ TcpConnection::WindowChoice TcpConnection::select_window() const {
 uint16_t TcpConnection::window_field(bool syn) {
   const SeqNum nxt = rcv_nxt();
   if (syn) {
-    // RFC 7323 2.2: the window in a SYN is never scaled.
-    const uint32_t win = static_cast<uint32_t>(std::min<size_t>(rcv_.receive_space(), 65535));
+    const uint16_t win = syn_window(rcv_.receive_space());
     rcv_adv_ = nxt + win;
-    return static_cast<uint16_t>(win);
+    return win;
   }
   const uint32_t unit = (uint32_t{1} << rcv_wscale_) - 1;
   const auto [win, hold] = select_window();
@@ -83,16 +82,10 @@ wire::TcpOptions TcpConnection::segment_options(uint8_t flags, Instant now) cons
   const bool syn = (flags & wire::tcp_flag::kSyn) != 0;
   const bool synack = syn && (flags & wire::tcp_flag::kAck) != 0;
   if (syn) {
-    uint32_t ours = mtu_ > 40 ? mtu_ - 40 : 536;
-    if (opts_.user_mss != 0) ours = std::min<uint32_t>(ours, opts_.user_mss);
-    o.mss = static_cast<uint16_t>(std::min<uint32_t>(ours, 65535));
-    // A SYN offers what we support; a SYN-ACK only what the peer offered.
-    if (synack ? wscale_ok_ : cfg_.window_scaling) o.window_scale = rcv_wscale_;
-    o.sack_permitted = synack ? sack_ok_ : cfg_.sack;
-    if (synack ? ts_ok_ : cfg_.timestamps) {
-      o.timestamps = wire::TcpOptions::Timestamps{tsval(now), synack ? ts_recent_ : 0};
-    }
-    return o;
+    std::optional<SynNegotiation> agreed;
+    if (synack) agreed = SynNegotiation{peer_mss_, wscale_ok_, snd_wscale_, ts_ok_, sack_ok_};
+    return syn_options(cfg_, agreed, offered_mss(mtu_, opts_.user_mss), rcv_wscale_, tsval(now),
+                       ts_recent_);
   }
   if ((flags & wire::tcp_flag::kRst) != 0) return o;
   if (ts_ok_) o.timestamps = wire::TcpOptions::Timestamps{tsval(now), ts_recent_};
