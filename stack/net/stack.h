@@ -304,9 +304,12 @@ class Stack {
   Result<> tcp_set_option(SocketId s, SockOpt opt, int value);
   Result<> tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value);
   Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
-  // TCP_DEFER_ACCEPT: whether a queued connection may be accepted yet, and
-  // the deferrals that end by `now` (their listeners become readable).
-  bool tcp_acceptable(const TcpSocket& l, tcp::TcpConnection* c, Instant now) const;
+  // The listener whose child `c` is (nullptr for any other connection),
+  // and adding a listener's counters to the stack's.
+  tcp::TcpListener* tcp_parent(const tcp::TcpConnection* c);
+  void tcp_listen_counters(tcp::TcpListener& l);
+  // TCP_DEFER_ACCEPT: the deferrals that end by `now` (their listeners
+  // become readable).
   void run_defer_timers(Instant now);
   Instant defer_deadline() const;
   // Multicast: a socket's memberships go when it closes.

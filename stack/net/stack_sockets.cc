@@ -12,14 +12,14 @@ void Stack::list_sockets(std::vector<SocketEntry>& out, Instant now) const {
   // a LISTEN socket).
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& slot = slots_[i];
-    if (!slot.tcp || !slot.tcp->listening) continue;
+    if (!slot.tcp || !slot.tcp->listening()) continue;
     SocketEntry e;
     e.proto = SocketEntry::Proto::kTcp;
     e.id = SocketId{static_cast<uint32_t>(i), slot.generation};
     e.state = tcp::TcpState::kListen;
     e.local = slot.tcp->local;
-    e.recv_q = slot.tcp->accept_queue.size();
-    e.send_q = slot.tcp->backlog;
+    e.recv_q = slot.tcp->listener->accept_queue_length();
+    e.send_q = slot.tcp->listener->backlog();
     out.push_back(e);
   }
   const size_t listeners_end = out.size();

@@ -6,6 +6,7 @@
 
 #include "stack/base/bytes.h"
 #include "stack/net/stack.h"
+#include "stack/tcp/syn_options.h"
 #include "stack/wire/tcp.h"
 
 namespace shunt {
@@ -78,7 +79,7 @@ bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck w
   for (auto it = lo; it != hi; ++it) {
     const TcpSocket* o = tcp(it->second);
     if (o == nullptr || o == &sock || !overlaps(o->local.addr)) continue;
-    const PortUser other{o->reuse_addr, o->reuse_port, o->uid, o->listening};
+    const PortUser other{o->reuse_addr, o->reuse_port, o->uid, o->listening()};
     if (autobind || !may_share(me, other)) return true;
   }
   // Connections still using the port (TIME-WAIT, orphans, accepted
@@ -94,7 +95,7 @@ bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck w
 }
 
 Result<> Stack::tcp_bind(SocketId s, TcpSocket& t, Endpoint local) {
-  if (t.bound || t.conn || t.listening) return Error::kInval;
+  if (t.bound || t.conn || t.listening()) return Error::kInval;
   // Linux inet_bind: an address not ours only with IP_FREEBIND / IP_TRANSPARENT.
   if (!local.addr.is_unspecified() && !is_our_address(local.addr) && !t.sockopts.freebind) {
     return Error::kAddrNotAvail;
@@ -132,7 +133,7 @@ void Stack::tcp_unbind(SocketId s, TcpSocket& t) {
 // ---- connect / listen / accept -------------------------------------------
 
 Result<> Stack::tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now) {
-  if (t.listening) return Error::kIsConn;
+  if (t.listening()) return Error::kIsConn;
   if (t.conn) {
     // Linux __inet_stream_connect: the first connect() after a
     // non-blocking one reports how it went (0, or its error, or
@@ -208,7 +209,7 @@ Result<> Stack::listen(SocketId s, int backlog, Instant now) {
   if (!t->bound) {
     if (auto r = tcp_bind(s, *t, Endpoint{Ipv4Address::any(), 0}); !r) return r;
   }
-  if (!t->listening) {
+  if (!t->listening()) {
     // Linux inet_csk_listen_start checks the port again: another listener
     // on an overlapping address is a conflict unless both have
     // SO_REUSEPORT and one uid (SO_REUSEADDR does not let two listen).
@@ -219,12 +220,12 @@ Result<> Stack::listen(SocketId s, int backlog, Instant now) {
       reuseport_.join({wire::ip_proto::kTcp, t->local, t->uid}, s);
       t->in_reuseport_group = true;
     }
+    t->listener = std::make_unique<tcp::TcpListener>(cfg_.tcp, pool_, isn_, cookies_);
   }
   // Linux: the backlog is clamped to somaxconn (a negative one too).
   uint32_t b = backlog < 0 ? cfg_.tcp.somaxconn
                            : std::min<uint32_t>(static_cast<uint32_t>(backlog), cfg_.tcp.somaxconn);
-  t->backlog = b;
-  t->listening = true;
+  t->listener->set_backlog(b);
   return {};
 }
 
@@ -232,18 +233,10 @@ Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
   last_now_ = now;
   TcpSocket* l = tcp(s);
   if (l == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
-  if (!l->listening) return Error::kInval;
-  // The first connection that may be accepted yet (TCP_DEFER_ACCEPT).
-  auto q = std::find_if(l->accept_queue.begin(), l->accept_queue.end(),
-                        [&](TcpConnection* c) { return tcp_acceptable(*l, c, now); });
-  if (q == l->accept_queue.end()) return Error::kAgain;
-  TcpConnection* c = *q;
-  l->accept_queue.erase(q);
-  l->deferred_until.erase(c);
-  auto it = l->children.find(c);
-  SHUNT_CHECK(it != l->children.end());
-  std::unique_ptr<TcpConnection> conn = std::move(it->second);
-  l->children.erase(it);
+  if (!l->listening()) return Error::kInval;
+  std::unique_ptr<TcpConnection> conn = l->listener->accept(now);
+  if (!conn) return Error::kAgain;
+  TcpConnection* c = conn.get();
   auto id = tcp_open();
   TcpSocket& t = *slots_[id->slot].tcp;
   t.local = c->tuple().local;
@@ -256,7 +249,6 @@ Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
   t.uid = l->uid;
   c->owner = id->raw();
   c->parent = 0;
-  c->in_accept_queue = false;
   t.sockopts = l->sockopts;
   t.sockopts.defer_accept = 0;  // Linux clears the child's accept queue settings
   t.sockopts.fastopen_qlen = 0;
@@ -269,7 +261,7 @@ Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
 Result<> Stack::shutdown(SocketId s, bool read, bool write, Instant now) {
   last_now_ = now;
   if (TcpSocket* t = tcp(s)) {
-    if (t->listening) {
+    if (t->listening()) {
       // Linux: shutdown(SHUT_RD) on a listener stops it (tcp_disconnect).
       if (!read) return {};
       return tcp_close(s, *t, now).ok() ? Result<>() : Result<>(Error::kNotConn);
@@ -292,9 +284,9 @@ Result<> Stack::shutdown(SocketId s, bool read, bool write, Instant now) {
 }
 
 Result<> Stack::tcp_close(SocketId s, TcpSocket& t, Instant now) {
-  if (t.listening) {
+  if (t.listening()) {
     // Linux inet_csk_listen_stop: pending connections are reset.
-    for (auto& [ptr, child] : t.children) {
+    for (std::unique_ptr<TcpConnection>& child : t.listener->stop()) {
       child->abort(now);
       for (auto& seg : child->outbox()) {
         tcp_transmit(child->tuple(), seg.hdr, std::move(seg.payload), 0, now);
@@ -302,11 +294,7 @@ Result<> Stack::tcp_close(SocketId s, TcpSocket& t, Instant now) {
       child->outbox().clear();
       conns_.erase(child->tuple());
     }
-    t.children.clear();
-    t.accept_queue.clear();
-    t.deferred_until.clear();
-    t.syn_queue = 0;
-    t.listening = false;
+    t.listener.reset();
     // The other members of a SO_REUSEPORT group keep serving; the
     // connections this one had queued are reset above, not handed to them
     // (Linux with net.ipv4.tcp_migrate_req = 0, the default).
@@ -405,15 +393,8 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
         return;
       }
     }
-    if (c->parent != 0 && c->state() == TcpState::kSynReceived && seg->has(wire::tcp_flag::kAck) &&
-        !seg->has(wire::tcp_flag::kRst) && !seg->has(wire::tcp_flag::kSyn)) {
-      const TcpSocket* l = tcp(SocketId::from_raw(c->parent));
-      if (l != nullptr && l->accept_queue.size() > l->backlog) {
-        // Linux listen overflow: drop the handshake's ACK; the SYN-ACK
-        // will be retransmitted and the client's ACK come again.
-        ++stats_.tcp.ListenOverflows;
-        return;
-      }
+    if (tcp::TcpListener* l = tcp_parent(c); l != nullptr && l->drop_handshake_ack(*c, *seg)) {
+      return tcp_listen_counters(*l);
     }
     c->input(*seg, data, now);
     tcp_after(c, now);
@@ -435,7 +416,7 @@ SocketId Stack::find_listener_id(const FourTuple& t) const {
   auto [lo, hi] = tcp_ports_.equal_range(t.local.port);
   for (auto it = lo; it != hi; ++it) {
     const TcpSocket* l = tcp(it->second);
-    if (l == nullptr || !l->listening) continue;
+    if (l == nullptr || !l->listening()) continue;
     if (l->local.addr == t.local.addr) {
       found = it->second;
       break;
@@ -455,111 +436,45 @@ SocketId Stack::find_listener_id(const FourTuple& t) const {
 
 void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
                              const wire::TcpRepr& seg, Bytes payload, Instant now) {
-  using namespace wire::tcp_flag;
-  // RFC 9293 3.10.7.2: in LISTEN, a RST is ignored, an ACK is answered by
-  // a RST (unless it completes a SYN cookie), a SYN opens.
-  if (seg.has(kRst)) return;
-  if (seg.has(kAck)) {
-    if (!seg.has(kSyn) && cfg_.tcp.syncookies) {
-      SeqNum cookie = seg.ack - 1;
-      if (auto mss = cookies_.check(t, seg.seq - 1, cookie, now)) {
-        if (l.accept_queue.size() > l.backlog) {
-          ++stats_.tcp.ListenOverflows;
-          return;
-        }
-        // Window scale and SACK ride in the low bits of our timestamp
-        // (as Linux does); without timestamps they are lost.
-        std::optional<uint8_t> wscale;
-        bool sack = false;
-        if (seg.options.timestamps) {
-          uint32_t echo = seg.options.timestamps->tsecr;
-          if ((echo & 0xf) != 0xf) wscale = static_cast<uint8_t>(echo & 0xf);
-          sack = (echo & 0x10) != 0;
-        }
-        auto conn = std::make_unique<TcpConnection>(cfg_.tcp, pool_, t, l.opts, mtu_,
-                                                    ts_offset_for(t), now);
-        TcpConnection* c = conn.get();
-        c->parent = lid.raw();
-        inherit_bind_flags(*c, l);
-        c->in_accept_queue = true;
-        conns_[t] = c;
-        l.children.emplace(c, std::move(conn));
-        l.accept_queue.push_back(c);
-        ++stats_.tcp.SyncookiesRecv;
-        ++stats_.tcp.PassiveOpens;
-        c->accept_cookie(seg, cookie, *mss, wscale, sack, now);
-        // The ACK completing the handshake may carry data (and a FIN): the
-        // new connection processes it like any segment (Linux
-        // cookie_v4_check, then tcp_child_process).
-        c->input(seg, payload, now);
-        tcp_after(c, now);
-        mark_changed(lid);
-        return;
-      }
-      ++stats_.tcp.SyncookiesFailed;
-    }
-    tcp_send_reset_for(t, seg, static_cast<uint32_t>(payload.size()), now);
-    return;
-  }
-  if (!seg.has(kSyn)) return;
-  // SYN+FIN opens nothing: no legitimate client sends it, scanners do (Linux
-  // tcp_rcv_state_process in LISTEN: "if (th->fin) goto discard").
-  if (seg.has(kFin)) return count_drop(stats_, DropReason::kTcpSynFin);
-
-  if (l.accept_queue.size() > l.backlog) {
-    // Linux tcp_conn_request: a full accept queue drops new SYNs.
-    ++stats_.tcp.ListenOverflows;
-    ++stats_.tcp.ListenDrops;
-    return;
-  }
-  const uint32_t syn_limit = std::min(l.backlog, cfg_.tcp.max_syn_backlog);
-  if (l.syn_queue >= syn_limit) {
-    if (!cfg_.tcp.syncookies) {
-      ++stats_.tcp.ListenDrops;
+  using Kind = tcp::ListenVerdict::Kind;
+  const tcp::ChildTemplate tpl{l.opts, mtu_, ts_offset_for(t)};
+  tcp::ListenVerdict v = l.listener->input(t, seg, payload, tpl, now);
+  tcp_listen_counters(*l.listener);
+  switch (v.kind) {
+    case Kind::kIgnore:
       return;
-    }
-    // RFC 4987 3.6: answer from a cookie, keep nothing.
-    wire::TcpRepr r;
-    r.src_port = t.local.port;
-    r.dst_port = t.remote.port;
-    r.seq = cookies_.make(t, seg.seq, seg.options.mss.value_or(536), now);
-    r.ack = seg.seq + 1;
-    r.flags = kSyn | kAck;
-    r.window = static_cast<uint16_t>(std::min<uint32_t>(cfg_.tcp.rcvbuf, 65535));
-    uint32_t our_mss = mtu_ - 40;
-    r.options.mss = static_cast<uint16_t>(std::min<uint32_t>(our_mss, 65535));
-    if (seg.options.timestamps && cfg_.tcp.timestamps) {
-      uint8_t ws = 0xf;
-      uint8_t our_ws = 0;
-      if (seg.options.window_scale && cfg_.tcp.window_scaling) {
-        ws = std::min<uint8_t>(*seg.options.window_scale, 14);
-        while (our_ws < 14 && (std::max(cfg_.tcp.rcvbuf_max, cfg_.tcp.rcvbuf) >> our_ws) > 65535) ++our_ws;
-        r.options.window_scale = our_ws;
-      }
-      bool sack = seg.options.sack_permitted && cfg_.tcp.sack;
-      if (sack) r.options.sack_permitted = true;
-      uint32_t ms = static_cast<uint32_t>(to_ns(now) / 1'000'000 + ts_offset_for(t));
-      uint32_t tsval = (ms & ~0x3fu) | ws | (sack ? 0x10u : 0u);
-      // Linux cookie_init_timestamp: the options in the low bits must not
-      // put the timestamp ahead of our clock, or the peer's PAWS (RFC 7323
-      // 5.3) would drop our first real segments, whose TSval is the clock.
-      if (static_cast<int32_t>(tsval - ms) > 0) tsval -= 0x40;
-      r.options.timestamps = wire::TcpOptions::Timestamps{tsval, seg.options.timestamps->tsval};
-    }
-    ++stats_.tcp.SyncookiesSent;
-    tcp_transmit(t, r, PacketBuffer(), 0, now);
-    return;
+    case Kind::kDrop:
+      return count_drop(stats_, v.reason);
+    case Kind::kReset:
+      return tcp_send_reset_for(t, seg, static_cast<uint32_t>(payload.size()), now);
+    case Kind::kReply:
+      return tcp_transmit(t, v.reply->hdr, std::move(v.reply->payload), 0, now);
+    case Kind::kChild:
+      break;
   }
-  auto conn = std::make_unique<TcpConnection>(cfg_.tcp, pool_, t, l.opts, mtu_, ts_offset_for(t), now);
-  TcpConnection* c = conn.get();
+  TcpConnection* c = v.child;
   c->parent = lid.raw();
   inherit_bind_flags(*c, l);
   conns_[t] = c;
-  l.children.emplace(c, std::move(conn));
-  ++l.syn_queue;
-  ++stats_.tcp.PassiveOpens;
-  c->accept_syn(seg, isn_.isn(t, now), now);
   tcp_after(c, now);
+  if (v.queued) mark_changed(lid);  // a SYN cookie's child: accept() may take it
+}
+
+void Stack::tcp_listen_counters(tcp::TcpListener& l) {
+  const tcp::ListenCounters lc = l.take_counters();
+  stats_.tcp.PassiveOpens += lc.passive_opens;
+  stats_.tcp.ListenOverflows += lc.listen_overflows;
+  stats_.tcp.ListenDrops += lc.listen_drops;
+  stats_.tcp.SyncookiesSent += lc.syncookies_sent;
+  stats_.tcp.SyncookiesRecv += lc.syncookies_recv;
+  stats_.tcp.SyncookiesFailed += lc.syncookies_failed;
+}
+
+tcp::TcpListener* Stack::tcp_parent(const TcpConnection* c) {
+  if (c->parent == 0) return nullptr;
+  TcpSocket* l = tcp(SocketId::from_raw(c->parent));
+  if (l == nullptr || !l->listening() || !l->listener->owns(c)) return nullptr;
+  return l->listener.get();
 }
 
 void Stack::tcp_after(TcpConnection* c, Instant now) {
@@ -573,26 +488,20 @@ void Stack::tcp_after(TcpConnection* c, Instant now) {
   stats_.tcp.TCPZeroWindowProbesRecv += cc.zero_window_probes_recv;
   stats_.tcp.TCPChallengeACK += cc.challenge_acks;
   stats_.tcp.TCPWinProbe += cc.window_probes;
-  if (c->parent != 0 && !c->in_accept_queue && c->state() != TcpState::kSynReceived &&
-      c->state() != TcpState::kClosed) {
-    // The handshake completed: from the SYN queue to the accept queue.
-    SocketId lid = SocketId::from_raw(c->parent);
-    if (TcpSocket* l = tcp(lid)) {
-      if (l->syn_queue > 0) --l->syn_queue;
-      l->accept_queue.push_back(c);
-      c->in_accept_queue = true;
+  if (tcp::TcpListener* l = tcp_parent(c)) {
+    const SocketId lid = SocketId::from_raw(c->parent);
+    const uint8_t defer = tcp(lid)->sockopts.defer_accept;
+    if (c->state() != TcpState::kSynReceived && c->state() != TcpState::kClosed &&
+        l->established(c, defer, now)) {
+      // The handshake completed: from the SYN queue to the accept queue.
       mark_changed(lid);
-      if (l->sockopts.defer_accept != 0) {
-        // TCP_DEFER_ACCEPT (Linux tcp_check_req drops the bare ACK and
-        // waits): not accepted before data comes or the time is up.
-        l->deferred_until[c] = now + std::chrono::seconds(defer_seconds(l->sockopts.defer_accept));
-        if (std::find(deferring_.begin(), deferring_.end(), lid) == deferring_.end()) deferring_.push_back(lid);
+      if (l->deferred(c) &&
+          std::find(deferring_.begin(), deferring_.end(), lid) == deferring_.end()) {
+        deferring_.push_back(lid);
       }
-    }
-  } else if (c->parent != 0 && c->in_accept_queue) {
-    // Data on a deferred connection makes its listener readable.
-    if (TcpSocket* l = tcp(SocketId::from_raw(c->parent)); l != nullptr && l->deferred_until.count(c) != 0) {
-      mark_changed(SocketId::from_raw(c->parent));
+    } else if (l->deferred(c)) {
+      // Data on a deferred connection makes its listener readable.
+      mark_changed(lid);
     }
   }
   if (c->done()) {
@@ -621,20 +530,9 @@ void Stack::tcp_retire(TcpConnection* c) {
     mark_changed(SocketId::from_raw(c->owner));
     return;
   }
-  if (c->parent != 0) {
-    SocketId lid = SocketId::from_raw(c->parent);
-    if (TcpSocket* l = tcp(lid)) {
-      if (c->in_accept_queue) {
-        auto q = std::find(l->accept_queue.begin(), l->accept_queue.end(), c);
-        if (q != l->accept_queue.end()) l->accept_queue.erase(q);
-        l->deferred_until.erase(c);
-        mark_changed(lid);
-      } else if (l->syn_queue > 0) {
-        --l->syn_queue;
-      }
-      l->children.erase(c);  // destroys it
-      return;
-    }
+  if (tcp::TcpListener* l = tcp_parent(c)) {
+    if (l->remove(c)) mark_changed(SocketId::from_raw(c->parent));  // destroys it
+    return;
   }
   orphans_.erase(c);  // destroys it
 }
@@ -806,7 +704,7 @@ Result<int> Stack::tcp_get_option(SocketId s, SockOpt opt) const {
     case SockOpt::kMulticastTtl: return 1;
     case SockOpt::kMulticastLoop: return 1;
     case SockOpt::kMulticastAll: return 1;
-    case SockOpt::kDeferAccept: return defer_seconds(t.sockopts.defer_accept);
+    case SockOpt::kDeferAccept: return tcp::defer_seconds(t.sockopts.defer_accept);
     case SockOpt::kFastOpen: return t.sockopts.fastopen_qlen;
   }
   return Error::kNoProtoOpt;
@@ -851,7 +749,7 @@ Result<> Stack::tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int
     case SockOpt::kMulticastAll:
       return {};  // accepted and meaningless, as on Linux
     case SockOpt::kDeferAccept:
-      so.defer_accept = defer_retransmits(value);
+      so.defer_accept = tcp::defer_retransmits(value);
       return {};
     case SockOpt::kFastOpen:
       // Linux: a queue length for a closed or listening socket; shunt keeps
@@ -866,12 +764,7 @@ Result<> Stack::tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int
 
 uint32_t Stack::tcp_readiness(const TcpSocket& t) const {
   using namespace readiness;
-  if (t.listening) {
-    for (TcpConnection* c : t.accept_queue) {
-      if (tcp_acceptable(t, c, last_now_)) return kReadable;
-    }
-    return 0;
-  }
+  if (t.listening()) return t.listener->acceptable(last_now_) ? kReadable : 0;
   // An unconnected socket: Linux poll reports POLLOUT | POLLHUP.
   if (!t.conn) return kWritable | kHangup | (t.error ? kError : 0u);
   uint32_t r = t.conn->readiness();
@@ -901,42 +794,23 @@ uint32_t Stack::tcp_readiness(const TcpSocket& t) const {
   return r;
 }
 
-bool Stack::tcp_acceptable(const TcpSocket& l, TcpConnection* c, Instant now) const {
-  auto it = l.deferred_until.find(c);
-  if (it == l.deferred_until.end() || now >= it->second) return true;
-  // Data, or the end of the stream, ends the wait.
-  return c->readable() > 0 || c->state() != TcpState::kEstablished;
-}
-
 Instant Stack::defer_deadline() const {
   Instant t = kNever;
   for (SocketId lid : deferring_) {
-    if (const TcpSocket* l = tcp(lid)) {
-      for (const auto& [c, until] : l->deferred_until) t = std::min(t, until);
-    }
+    const TcpSocket* l = tcp(lid);
+    if (l != nullptr && l->listening()) t = std::min(t, l->listener->defer_deadline());
   }
   return t;
 }
 
 void Stack::run_defer_timers(Instant now) {
-  for (size_t i = 0; i < deferring_.size();) {
-    TcpSocket* l = tcp(deferring_[i]);
-    if (l != nullptr) {
-      for (auto it = l->deferred_until.begin(); it != l->deferred_until.end();) {
-        if (it->second <= now) {
-          it = l->deferred_until.erase(it);
-          mark_changed(deferring_[i]);
-        } else {
-          ++it;
-        }
-      }
-    }
-    if (l == nullptr || l->deferred_until.empty()) {
-      deferring_.erase(deferring_.begin() + static_cast<std::ptrdiff_t>(i));
-    } else {
-      ++i;
-    }
-  }
+  // A listener whose deferrals end becomes readable.
+  std::erase_if(deferring_, [&](SocketId lid) {
+    TcpSocket* l = tcp(lid);
+    if (l == nullptr || !l->listening()) return true;
+    if (l->listener->run_defer_timers(now)) mark_changed(lid);
+    return !l->listener->deferring();
+  });
 }
 
 Result<tcp::TcpInfo> Stack::tcp_info(SocketId s, Instant now) const {
@@ -950,12 +824,15 @@ Result<tcp::TcpInfo> Stack::tcp_info(SocketId s, Instant now) const {
     return i;
   }
   tcp::TcpInfo i;
-  i.state = t->listening ? TcpState::kListen : TcpState::kClosed;
+  i.state = t->listening() ? TcpState::kListen : TcpState::kClosed;
   // A socket never connected reports TCP_MSS_DEFAULT (tcp_init_sock), a
   // listener nothing (tcp_get_info returns early).
-  if (!t->listening) i.snd_mss = 536;
-  i.unacked = static_cast<uint32_t>(t->accept_queue.size());  // Linux: accept queue length
-  i.sacked = t->backlog;                                         // Linux: the backlog
+  if (!t->listening()) {
+    i.snd_mss = 536;
+    return i;
+  }
+  i.unacked = static_cast<uint32_t>(t->listener->accept_queue_length());  // Linux: sk_ack_backlog
+  i.sacked = t->listener->backlog();  // Linux: sk_max_ack_backlog
   return i;
 }
 
@@ -979,7 +856,7 @@ Result<std::string> Stack::get_congestion(SocketId s) const {
 Result<size_t> Stack::unsent_bytes(SocketId s) const {
   if (const TcpSocket* t = tcp(s)) {
     // Linux tcp_ioctl SIOCOUTQ: EINVAL listening, 0 during the handshake.
-    if (t->listening) return Error::kInval;
+    if (t->listening()) return Error::kInval;
     if (!t->conn || !tcp::is_synchronized(t->conn->state())) return size_t{0};
     return t->conn->unsent();
   }
@@ -990,7 +867,7 @@ Result<size_t> Stack::unsent_bytes(SocketId s) const {
 Result<size_t> Stack::notsent_bytes(SocketId s) const {
   if (const TcpSocket* t = tcp(s)) {
     // Linux tcp_ioctl SIOCOUTQNSD: write_seq - snd_nxt, like SIOCOUTQ.
-    if (t->listening) return Error::kInval;
+    if (t->listening()) return Error::kInval;
     if (!t->conn || !tcp::is_synchronized(t->conn->state())) return size_t{0};
     return t->conn->notsent();
   }
@@ -1001,7 +878,7 @@ Result<size_t> Stack::notsent_bytes(SocketId s) const {
 Result<> Stack::tcp_disconnect(SocketId s, TcpSocket& t, Instant now) {
   // Linux tcp_disconnect (connect with AF_UNSPEC): a connection is reset
   // and the socket is as new, with ECONNRESET pending.
-  if (t.listening) return Error::kOpNotSupp;  // not done: stopping a listener this way
+  if (t.listening()) return Error::kOpNotSupp;  // not done: stopping a listener this way
   t.connecting = false;
   if (!t.conn) return {};
   TcpConnection* c = t.conn.get();

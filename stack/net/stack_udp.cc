@@ -176,7 +176,7 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
   if (TcpSocket* t = tcp(s)) {
     // Linux tcp_sendmsg -> sk_stream_wait_connect: a socket that is not
     // connecting or connected (fresh, bound, listening) gives EPIPE.
-    if (t->listening || !t->conn) return Error::kPipe;
+    if (t->listening() || !t->conn) return Error::kPipe;
     auto r = t->conn->send(data, (flags & msg_flag::kMore) != 0, now);
     tcp_after(t->conn.get(), now);
     flush(now);
@@ -253,7 +253,7 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
 Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags, Instant now) {
   last_now_ = now;
   if (TcpSocket* t = tcp(s)) {
-    if (t->listening || !t->conn) return Error::kNotConn;
+    if (t->listening() || !t->conn) return Error::kNotConn;
     auto r = t->conn->recv(buf, (flags & msg_flag::kPeek) != 0, now);
     tcp_after(t->conn.get(), now);
     flush(now);
@@ -564,7 +564,7 @@ Result<std::optional<Error>> Stack::take_error(SocketId s) {
 
 Result<size_t> Stack::next_datagram_size(SocketId s) const {
   if (const TcpSocket* t = tcp(s)) {
-    if (t->listening) return Error::kInval;  // Linux: FIONREAD on a listener is EINVAL
+    if (t->listening()) return Error::kInval;  // Linux: FIONREAD on a listener is EINVAL
     return t->conn ? t->conn->readable() : size_t{0};
   }
   const UdpSocket* u = udp(s);

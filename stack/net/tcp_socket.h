@@ -1,15 +1,13 @@
 // A TCP socket as the Stack's socket table holds it: options and binding
-// before connect/listen, the listener's queues, or the connection.
+// before connect/listen, the listener, or the connection.
 #pragma once
 
-#include <algorithm>
-#include <deque>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 
 #include "stack/base/addr.h"
 #include "stack/tcp/connection.h"
+#include "stack/tcp/listener.h"
 
 namespace shunt {
 
@@ -36,18 +34,9 @@ struct TcpSocket {
     uint8_t defer_accept = 0;    // TCP_DEFER_ACCEPT as Linux keeps it: SYN-ACK retransmissions
     int fastopen_qlen = 0;       // TCP_FASTOPEN: kept and reported (no Fast Open)
   } sockopts;
-  // A listener with TCP_DEFER_ACCEPT: when each queued connection that has
-  // sent nothing yet may be accepted anyway.
-  std::unordered_map<tcp::TcpConnection*, Instant> deferred_until;
-
-  // LISTEN (RFC 9293 3.10.7.2): half-open children (the SYN queue) and
-  // established ones waiting for accept() (the accept queue), like
-  // Linux's request and accept queues.
-  bool listening = false;
-  uint32_t backlog = 0;
-  std::unordered_map<tcp::TcpConnection*, std::unique_ptr<tcp::TcpConnection>> children;
-  std::deque<tcp::TcpConnection*> accept_queue;
-  uint32_t syn_queue = 0;
+  // LISTEN (RFC 9293 3.10.7.2): the SYN and accept queues, SYN cookies.
+  std::unique_ptr<tcp::TcpListener> listener;
+  bool listening() const { return listener != nullptr; }
 
   // The connection once connect() or accept() made one.
   std::unique_ptr<tcp::TcpConnection> conn;
@@ -58,28 +47,5 @@ struct TcpSocket {
   // ECONNRESET, as tcp_disconnect does).
   std::optional<Error> error;
 };
-
-// TCP_DEFER_ACCEPT's seconds kept as Linux keeps them, as a number of
-// SYN-ACK retransmissions (secs_to_retrans / retrans_to_secs with
-// TCP_TIMEOUT_INIT 1 s doubling up to TCP_RTO_MAX 120 s): 5 s reads back 7.
-inline uint8_t defer_retransmits(int seconds) {
-  if (seconds <= 0) return 0;
-  int timeout = 1, period = 1, res = 1;
-  while (seconds > period && res < 255) {
-    ++res;
-    timeout = std::min(timeout * 2, 120);
-    period += timeout;
-  }
-  return static_cast<uint8_t>(res);
-}
-inline int defer_seconds(uint8_t retransmits) {
-  if (retransmits == 0) return 0;
-  int timeout = 1, period = 1;
-  while (--retransmits != 0) {
-    timeout = std::min(timeout * 2, 120);
-    period += timeout;
-  }
-  return period;
-}
 
 }  // namespace shunt

@@ -193,8 +193,6 @@ class TcpConnection {
   uint64_t owner = 0;
   uint64_t parent = 0;
   Instant heap_at = kNever;
-  // Set while the connection sits in a listener's accept queue.
-  bool in_accept_queue = false;
   // The bind flags of the socket it belongs to (an accepted child has its
   // listener's), kept after that socket is gone, as Linux keeps sk_reuse,
   // sk_reuseport and the uid in the child and the TIME-WAIT socket: bind()
