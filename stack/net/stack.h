@@ -273,10 +273,16 @@ class Stack {
                           Instant now);
   void tcp_transmit(const tcp::FourTuple& t, wire::TcpRepr& hdr, PacketBuffer payload,
                     uint64_t owner, Instant now, uint8_t ttl = 0, uint8_t tos = 0);
-  // Sends what the connection queued, reschedules its timer, reports
-  // readiness, and retires it when it is done.
-  void tcp_after(tcp::TcpConnection* c, Instant now);
-  void tcp_retire(tcp::TcpConnection* c);
+  // After every call into a connection: sends what it queued, acts on
+  // the events the call returned (a listener's child moves queues, a
+  // closed connection is retired), reschedules its timer and marks its
+  // socket (and `caller`, the socket whose call it was) changed.
+  struct TcpEntry;
+  void tcp_after(tcp::TcpConnection* c, tcp::ConnEvents ev, Instant now, SocketId caller = {});
+  void tcp_child_events(const TcpEntry& e, tcp::ConnEvents ev, Instant now);
+  // Takes the connection of `t` out of the table; its socket keeps it, or
+  // its listener or the orphan set destroys it.
+  void tcp_retire(const tcp::FourTuple& t);
   // quoted_seq: the sequence number the ICMP error quotes (nullopt: the
   // stack's own neighbour failure, nothing to validate).
   void tcp_icmp_error(const tcp::FourTuple& t, std::optional<SeqNum> quoted_seq, Error e, bool fatal,
@@ -304,9 +310,9 @@ class Stack {
   Result<> tcp_set_option(SocketId s, SockOpt opt, int value);
   Result<> tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value);
   Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
-  // The listener whose child `c` is (nullptr for any other connection),
-  // and adding a listener's counters to the stack's.
-  tcp::TcpListener* tcp_parent(const tcp::TcpConnection* c);
+  // The listener whose child the entry is (nullptr for any other
+  // connection), and adding a listener's counters to the stack's.
+  tcp::TcpListener* tcp_listener_of(const TcpEntry& e);
   void tcp_listen_counters(tcp::TcpListener& l);
   // TCP_DEFER_ACCEPT: the deferrals that end by `now` (their listeners
   // become readable).
@@ -364,7 +370,17 @@ class Stack {
   tcp::IsnGenerator isn_;
   tcp::SynCookies cookies_;
   SipKey ts_key_;
-  std::unordered_map<tcp::FourTuple, tcp::TcpConnection*> conns_;
+  // A connection in the table and the Stack's bookkeeping for it: the
+  // socket holding it (none for an orphan or a child not yet accepted),
+  // the listener whose child it is until accept(), and the earliest
+  // deadline already in the timer heap.
+  struct TcpEntry {
+    tcp::TcpConnection* conn = nullptr;
+    SocketId owner;
+    SocketId listener;
+    Instant heap_at = kNever;
+  };
+  std::unordered_map<tcp::FourTuple, TcpEntry> conns_;
   std::unordered_map<tcp::TcpConnection*, std::unique_ptr<tcp::TcpConnection>> orphans_;
   std::unordered_multimap<uint16_t, SocketId> tcp_ports_;
   struct TimerEntry {

@@ -23,12 +23,13 @@ void Stack::list_sockets(std::vector<SocketEntry>& out, Instant now) const {
     out.push_back(e);
   }
   const size_t listeners_end = out.size();
-  // Connections: everything in the 4-tuple table. `owner` is the socket
-  // holding the connection (0 for orphans and children not yet accepted).
-  for (const auto& [tuple, c] : conns_) {
+  // Connections: everything in the 4-tuple table, with the socket holding
+  // each (none for orphans and children not yet accepted).
+  for (const auto& [tuple, entry] : conns_) {
+    const tcp::TcpConnection* c = entry.conn;
     SocketEntry e;
     e.proto = SocketEntry::Proto::kTcp;
-    if (c->owner != 0) e.id = SocketId::from_raw(c->owner);
+    if (entry.owner.generation != 0) e.id = entry.owner;
     e.state = c->state();
     e.local = tuple.local;
     e.remote = tuple.remote;

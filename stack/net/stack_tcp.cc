@@ -11,6 +11,7 @@
 
 namespace shunt {
 
+using tcp::ConnEvents;
 using tcp::FourTuple;
 using tcp::TcpConnection;
 using tcp::TcpState;
@@ -85,8 +86,9 @@ bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck w
   // Connections still using the port (TIME-WAIT, orphans, accepted
   // children) with the flags of the socket they came from; Linux keeps
   // them on the port's bind bucket too.
-  for (const auto& [t, c] : conns_) {
+  for (const auto& [t, e] : conns_) {
     if (t.local.port != local.port || !overlaps(t.local.addr)) continue;
+    const TcpConnection* c = e.conn;
     const PortUser o{c->reuse_addr, c->reuse_port, c->uid, false,
                      c->state() == TcpState::kTimeWait};
     if (autobind || !may_share(me, o)) return true;
@@ -186,15 +188,13 @@ Result<> Stack::tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant n
   auto conn = std::make_unique<TcpConnection>(cfg_.tcp, pool_, tuple, t.opts, mtu_,
                                               ts_offset_for(tuple), now);
   TcpConnection* c = conn.get();
-  c->owner = s.raw();
   c->reuse_addr = t.reuse_addr;
   c->reuse_port = t.reuse_port;
   c->uid = t.uid;
-  conns_[tuple] = c;
+  conns_[tuple] = TcpEntry{c, s, {}};
   t.conn = std::move(conn);
   ++stats_.tcp.ActiveOpens;
-  c->connect(isn_.isn(tuple, now), now);
-  tcp_after(c, now);
+  tcp_after(c, c->connect(isn_.isn(tuple, now), now), now);
   flush(now);
   t.connecting = true;
   t.error.reset();
@@ -247,8 +247,11 @@ Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
   t.reuse_addr = l->reuse_addr;
   t.reuse_port = l->reuse_port;
   t.uid = l->uid;
-  c->owner = id->raw();
-  c->parent = 0;
+  // The connection now belongs to the socket, no longer to the listener.
+  auto entry = conns_.find(c->tuple());
+  SHUNT_CHECK(entry != conns_.end() && entry->second.conn == c);
+  entry->second.owner = *id;
+  entry->second.listener = SocketId{};
   t.sockopts = l->sockopts;
   t.sockopts.defer_accept = 0;  // Linux clears the child's accept queue settings
   t.sockopts.fastopen_qlen = 0;
@@ -268,7 +271,7 @@ Result<> Stack::shutdown(SocketId s, bool read, bool write, Instant now) {
     }
     if (!t->conn) return Error::kNotConn;
     auto r = t->conn->shutdown(read, write, now);
-    tcp_after(t->conn.get(), now);
+    tcp_after(t->conn.get(), 0, now, s);
     flush(now);
     return r;
   }
@@ -301,17 +304,18 @@ Result<> Stack::tcp_close(SocketId s, TcpSocket& t, Instant now) {
   }
   if (t.conn) {
     TcpConnection* c = t.conn.get();
-    c->owner = 0;
-    c->close(t.linger && *t.linger == 0, now);
+    auto it = conns_.find(c->tuple());
+    TcpEntry* e = it != conns_.end() && it->second.conn == c ? &it->second : nullptr;
+    if (e != nullptr) e->owner = SocketId{};  // an orphan from now on
+    const ConnEvents ev = c->close(t.linger && *t.linger == 0, now);
     if (c->done()) {
       for (auto& seg : c->outbox()) tcp_transmit(c->tuple(), seg.hdr, std::move(seg.payload), 0, now);
       c->outbox().clear();
-      auto it = conns_.find(c->tuple());
-      if (it != conns_.end() && it->second == c) conns_.erase(it);
+      if (e != nullptr) conns_.erase(it);
       t.conn.reset();
     } else {
       orphans_.emplace(c, std::move(t.conn));
-      tcp_after(c, now);
+      tcp_after(c, ev, now);
     }
   }
   tcp_unbind(s, t);
@@ -376,7 +380,7 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
   const FourTuple t{{in.hdr.dst, seg->dst_port}, {in.hdr.src, seg->src_port}};
 
   if (auto it = conns_.find(t); it != conns_.end()) {
-    TcpConnection* c = it->second;
+    TcpConnection* c = it->second.conn;
     const bool pure_syn = seg->has(wire::tcp_flag::kSyn) && !seg->has(wire::tcp_flag::kAck) &&
                           !seg->has(wire::tcp_flag::kRst);
     if (c->state() == TcpState::kTimeWait && pure_syn) {
@@ -388,16 +392,16 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
       SocketId lid = find_listener_id(t);
       if (newer && lid.generation != 0) {
         ++stats_.tcp.TimeWaitRecycled;
-        tcp_retire(c);
+        tcp_retire(t);
         tcp_listen_input(lid, *tcp(lid), t, *seg, data, now);
         return;
       }
     }
-    if (tcp::TcpListener* l = tcp_parent(c); l != nullptr && l->drop_handshake_ack(*c, *seg)) {
+    if (tcp::TcpListener* l = tcp_listener_of(it->second);
+        l != nullptr && l->drop_handshake_ack(*c, *seg)) {
       return tcp_listen_counters(*l);
     }
-    c->input(*seg, data, now);
-    tcp_after(c, now);
+    tcp_after(c, c->input(*seg, data, now), now);
     return;
   }
   SocketId lid = find_listener_id(t);
@@ -453,10 +457,9 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
       break;
   }
   TcpConnection* c = v.child;
-  c->parent = lid.raw();
   inherit_bind_flags(*c, l);
-  conns_[t] = c;
-  tcp_after(c, now);
+  conns_[t] = TcpEntry{c, {}, lid};
+  tcp_after(c, v.events, now);
   if (v.queued) mark_changed(lid);  // a SYN cookie's child: accept() may take it
 }
 
@@ -470,17 +473,20 @@ void Stack::tcp_listen_counters(tcp::TcpListener& l) {
   stats_.tcp.SyncookiesFailed += lc.syncookies_failed;
 }
 
-tcp::TcpListener* Stack::tcp_parent(const TcpConnection* c) {
-  if (c->parent == 0) return nullptr;
-  TcpSocket* l = tcp(SocketId::from_raw(c->parent));
-  if (l == nullptr || !l->listening() || !l->listener->owns(c)) return nullptr;
+tcp::TcpListener* Stack::tcp_listener_of(const TcpEntry& e) {
+  if (e.listener.generation == 0) return nullptr;
+  TcpSocket* l = tcp(e.listener);
+  if (l == nullptr || !l->listening() || !l->listener->owns(e.conn)) return nullptr;
   return l->listener.get();
 }
 
-void Stack::tcp_after(TcpConnection* c, Instant now) {
+void Stack::tcp_after(TcpConnection* c, ConnEvents ev, Instant now, SocketId caller) {
+  auto it = conns_.find(c->tuple());
+  TcpEntry* e = it != conns_.end() && it->second.conn == c ? &it->second : nullptr;
+  const uint64_t owner = e != nullptr ? e->owner.raw() : caller.raw();
   for (auto& seg : c->outbox()) {
     if (seg.retransmit) ++stats_.tcp.RetransSegs;
-    tcp_transmit(c->tuple(), seg.hdr, std::move(seg.payload), c->owner, now, c->options().ttl,
+    tcp_transmit(c->tuple(), seg.hdr, std::move(seg.payload), owner, now, c->options().ttl,
                  c->options().tos);
   }
   c->outbox().clear();
@@ -488,53 +494,63 @@ void Stack::tcp_after(TcpConnection* c, Instant now) {
   stats_.tcp.TCPZeroWindowProbesRecv += cc.zero_window_probes_recv;
   stats_.tcp.TCPChallengeACK += cc.challenge_acks;
   stats_.tcp.TCPWinProbe += cc.window_probes;
-  if (tcp::TcpListener* l = tcp_parent(c)) {
-    const SocketId lid = SocketId::from_raw(c->parent);
-    const uint8_t defer = tcp(lid)->sockopts.defer_accept;
-    if (c->state() != TcpState::kSynReceived && c->state() != TcpState::kClosed &&
-        l->established(c, defer, now)) {
-      // The handshake completed: from the SYN queue to the accept queue.
-      mark_changed(lid);
-      if (l->deferred(c) &&
-          std::find(deferring_.begin(), deferring_.end(), lid) == deferring_.end()) {
-        deferring_.push_back(lid);
-      }
-    } else if (l->deferred(c)) {
-      // Data on a deferred connection makes its listener readable.
-      mark_changed(lid);
-    }
-  }
-  if (c->done()) {
-    // Counted once, when the connection leaves the table: a socket keeps
-    // its closed connection, and every later call on it comes here again.
-    auto it = conns_.find(c->tuple());
-    const bool retiring = it != conns_.end() && it->second == c;
-    if (retiring && c->was_reset() && c->owner != 0) ++stats_.tcp.EstabResets;
-    tcp_retire(c);
+  // Any call may change what the socket reports; readiness is recomputed
+  // when asked (tcp_readiness), so marking it is enough.
+  if (caller.generation != 0) mark_changed(caller);
+  // A connection that left the table (a socket keeps its closed one, or
+  // one whose 4-tuple a new SYN reopened) has no timers and no listener.
+  if (e == nullptr) return;
+  if (e->listener.generation != 0) tcp_child_events(*e, ev, now);
+  if ((ev & tcp::conn_event::kClosed) != 0) {
+    // Counted once, when the connection leaves the table.
+    if (c->was_reset() && e->owner.generation != 0) ++stats_.tcp.EstabResets;
+    tcp_retire(c->tuple());
     return;
   }
-  Instant d = c->next_deadline();
-  if (d < c->heap_at) {
-    c->heap_at = d;
+  const Instant d = c->next_deadline();
+  if (d < e->heap_at) {
+    e->heap_at = d;
     tcp_timers_.push_back(TimerEntry{d, c->tuple()});
     std::push_heap(tcp_timers_.begin(), tcp_timers_.end(), std::greater<>());
   }
-  if (c->owner != 0) mark_changed(SocketId::from_raw(c->owner));
+  if (e->owner.generation != 0) mark_changed(e->owner);
 }
 
-void Stack::tcp_retire(TcpConnection* c) {
-  auto it = conns_.find(c->tuple());
-  if (it != conns_.end() && it->second == c) conns_.erase(it);
-  if (c->owner != 0) {
+void Stack::tcp_child_events(const TcpEntry& e, ConnEvents ev, Instant now) {
+  tcp::TcpListener* l = tcp_listener_of(e);
+  if (l == nullptr) return;
+  const uint8_t defer = tcp(e.listener)->sockopts.defer_accept;
+  if ((ev & tcp::conn_event::kEstablished) != 0 && (ev & tcp::conn_event::kClosed) == 0 &&
+      l->established(e.conn, defer, now)) {
+    // The handshake completed: from the SYN queue to the accept queue.
+    mark_changed(e.listener);
+    if (l->deferred(e.conn) &&
+        std::find(deferring_.begin(), deferring_.end(), e.listener) == deferring_.end()) {
+      deferring_.push_back(e.listener);
+    }
+  } else if ((ev & tcp::conn_event::kReadable) != 0 && l->deferred(e.conn)) {
+    // Data, or the end of the stream, on a deferred connection makes its
+    // listener readable.
+    mark_changed(e.listener);
+  }
+}
+
+void Stack::tcp_retire(const FourTuple& t) {
+  auto it = conns_.find(t);
+  if (it == conns_.end()) return;
+  const TcpEntry e = it->second;
+  tcp::TcpListener* l = tcp_listener_of(e);
+  conns_.erase(it);
+  if (e.owner.generation != 0) {
     // The socket keeps the closed connection to report EOF or the error.
-    mark_changed(SocketId::from_raw(c->owner));
+    mark_changed(e.owner);
     return;
   }
-  if (tcp::TcpListener* l = tcp_parent(c)) {
-    if (l->remove(c)) mark_changed(SocketId::from_raw(c->parent));  // destroys it
+  if (l != nullptr) {
+    if (l->remove(e.conn)) mark_changed(e.listener);  // destroys it
     return;
   }
-  orphans_.erase(c);  // destroys it
+  orphans_.erase(e.conn);  // destroys it
 }
 
 void Stack::run_tcp_timers(Instant now) {
@@ -544,14 +560,11 @@ void Stack::run_tcp_timers(Instant now) {
     TimerEntry e = tcp_timers_.back();
     tcp_timers_.pop_back();
     auto it = conns_.find(e.tuple);
-    if (it == conns_.end() || it->second->heap_at != e.at) continue;  // stale entry
-    it->second->heap_at = kNever;
-    tcp_due_.push_back(it->second);
+    if (it == conns_.end() || it->second.heap_at != e.at) continue;  // stale entry
+    it->second.heap_at = kNever;
+    tcp_due_.push_back(it->second.conn);
   }
-  for (TcpConnection* c : tcp_due_) {
-    c->on_timer(now);
-    tcp_after(c, now);
-  }
+  for (TcpConnection* c : tcp_due_) tcp_after(c, c->on_timer(now), now);
   tcp_due_.clear();
 }
 
@@ -560,20 +573,20 @@ void Stack::tcp_icmp_error(const FourTuple& t, std::optional<SeqNum> quoted_seq,
   (void)fatal;  // TCP treats every ICMP error as soft once established
   auto it = conns_.find(t);
   if (it == conns_.end()) return;
-  TcpConnection* c = it->second;
+  TcpConnection* c = it->second.conn;
   if (quoted_seq && !c->icmp_quote_in_window(*quoted_seq)) {
     // RFC 5927 4.1 / RFC 5961: the quoted segment is not one in flight.
     ++stats_.tcp.OutOfWindowIcmps;
     return;
   }
-  c->icmp_error(e, mtu, frag_needed, now);
-  tcp_after(c, now);
+  tcp_after(c, c->icmp_error(e, mtu, frag_needed, now), now);
   flush(now);
 }
 
 bool Stack::has_pending_output() const {
   if (arp_.queued() > 0) return true;
-  for (const auto& [t, c] : conns_) {
+  for (const auto& [t, e] : conns_) {
+    const TcpConnection* c = e.conn;
     switch (c->state()) {
       case TcpState::kSynSent:
       case TcpState::kFinWait1:
@@ -662,7 +675,7 @@ Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
     t.conn->reuse_addr = t.reuse_addr;
     t.conn->reuse_port = t.reuse_port;
     t.conn->options_changed(last_now_);
-    tcp_after(t.conn.get(), last_now_);
+    tcp_after(t.conn.get(), 0, last_now_, s);
     flush(last_now_);
   }
   return {};
@@ -883,12 +896,11 @@ Result<> Stack::tcp_disconnect(SocketId s, TcpSocket& t, Instant now) {
   if (!t.conn) return {};
   TcpConnection* c = t.conn.get();
   if (!c->done()) {
-    c->abort(now);
-    tcp_after(c, now);
+    tcp_after(c, c->abort(now), now);
     flush(now);
   }
   auto it = conns_.find(c->tuple());
-  if (it != conns_.end() && it->second == c) conns_.erase(it);
+  if (it != conns_.end() && it->second.conn == c) conns_.erase(it);
   t.conn.reset();
   t.error = Error::kConnReset;
   mark_changed(s);

@@ -178,7 +178,7 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
     // connecting or connected (fresh, bound, listening) gives EPIPE.
     if (t->listening() || !t->conn) return Error::kPipe;
     auto r = t->conn->send(data, (flags & msg_flag::kMore) != 0, now);
-    tcp_after(t->conn.get(), now);
+    tcp_after(t->conn.get(), 0, now, s);
     flush(now);
     return r;
   }
@@ -255,7 +255,7 @@ Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags
   if (TcpSocket* t = tcp(s)) {
     if (t->listening() || !t->conn) return Error::kNotConn;
     auto r = t->conn->recv(buf, (flags & msg_flag::kPeek) != 0, now);
-    tcp_after(t->conn.get(), now);
+    tcp_after(t->conn.get(), 0, now, s);
     flush(now);
     if (!r) return r.error();
     RecvResult out;

@@ -50,8 +50,15 @@ uint32_t TcpConnection::initial_rcvbuf() const {
 }
 
 void TcpConnection::set_state(TcpState s) {
+  const TcpState from = state_;
   state_ = s;
-  if (s == TcpState::kEstablished) established_once_ = true;
+  if (s == TcpState::kEstablished) {
+    established_once_ = true;
+    if (from == TcpState::kSynSent || from == TcpState::kSynReceived) {
+      events_ |= conn_event::kEstablished;
+    }
+  }
+  if (s == TcpState::kClosed && from != TcpState::kClosed) events_ |= conn_event::kClosed;
   if (s == TcpState::kClosed) {
     rto_at_ = persist_at_ = keepalive_at_ = delack_at_ = timewait_at_ = finwait2_at_ = kNever;
   }
@@ -89,11 +96,12 @@ void TcpConnection::init_rcv_mss() {
   last_seg_size_ = 0;
 }
 
-void TcpConnection::connect(SeqNum iss, Instant now) {
+ConnEvents TcpConnection::connect(SeqNum iss, Instant now) {
   iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
   recompute_mss();
   set_state(TcpState::kSynSent);
   send_syn(now);
+  return take_events();
 }
 
 void TcpConnection::apply_syn_options(const wire::TcpOptions& o) {
@@ -109,7 +117,8 @@ void TcpConnection::apply_syn_options(const wire::TcpOptions& o) {
   init_rcv_mss();
 }
 
-void TcpConnection::accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now) {
+ConnEvents TcpConnection::accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now) {
+  passive_ = true;
   irs_ = syn.seq;
   rcv_ = RecvBuffer(pool_.blocks(), initial_rcvbuf(), irs_ + 1);
   iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
@@ -122,10 +131,12 @@ void TcpConnection::accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now
   snd_wl2_ = iss;
   set_state(TcpState::kSynReceived);
   send_syn(now);
+  return take_events();
 }
 
-void TcpConnection::accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t mss,
-                                  std::optional<uint8_t> wscale, bool sack, Instant now) {
+ConnEvents TcpConnection::accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t mss,
+                                        std::optional<uint8_t> wscale, bool sack, Instant now) {
+  passive_ = true;
   irs_ = ack.seq - 1;
   rcv_ = RecvBuffer(pool_.blocks(), initial_rcvbuf(), ack.seq);
   iss_ = iss;
@@ -149,6 +160,7 @@ void TcpConnection::accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t
   quickacks_ = kQuickAcks;
   if (opts_.keepalive) keepalive_at_ = now + keepalive_idle();
   // The caller then feeds the ACK itself to input(): it may carry data.
+  return take_events();
 }
 
 // ---- timers -------------------------------------------------------------
@@ -161,7 +173,12 @@ Duration TcpConnection::keepalive_idle() const {
   return opts_.keepidle != Duration::zero() ? opts_.keepidle : cfg_.keepalive_time;
 }
 
-void TcpConnection::on_timer(Instant now) {
+ConnEvents TcpConnection::on_timer(Instant now) {
+  run_timers(now);
+  return take_events();
+}
+
+void TcpConnection::run_timers(Instant now) {
   if (timewait_at_ <= now) {
     // RFC 9293 3.10.8: 2*MSL passed, delete the TCB.
     set_state(TcpState::kClosed);
@@ -357,36 +374,35 @@ Result<> TcpConnection::shutdown(bool read, bool write, Instant now) {
   return {};
 }
 
-void TcpConnection::close(bool linger_zero, Instant now) {
+ConnEvents TcpConnection::close(bool linger_zero, Instant now) {
   orphan_ = true;
   switch (state_) {
     case TcpState::kClosed:
     case TcpState::kListen:
     case TcpState::kSynSent:
       set_state(TcpState::kClosed);
-      return;
+      return take_events();
     default:
       break;
   }
   // Linux tcp_close: unread data (RFC 2525 2.17) or SO_LINGER {on, 0}
   // abort with a RST instead of a FIN.
-  if (linger_zero || rcv_.readable() > 0) {
-    abort(now);
-    return;
-  }
+  if (linger_zero || rcv_.readable() > 0) return abort(now);
   shut_rd_ = true;
   if (!fin_queued_) {
     (void)shutdown(true, true, now);
   }
   if (state_ == TcpState::kFinWait2 && finwait2_at_ == kNever) finwait2_at_ = now + cfg_.fin_timeout;
+  return take_events();
 }
 
-void TcpConnection::abort(Instant now) {
+ConnEvents TcpConnection::abort(Instant now) {
   if (is_synchronized(state_) || state_ == TcpState::kSynReceived) {
     if (state_ != TcpState::kTimeWait) send_rst(snd_max_, now);
   }
   reset_ = true;
   set_state(TcpState::kClosed);
+  return take_events();
 }
 
 void TcpConnection::fail(Error e, Instant now, bool send_reset) {

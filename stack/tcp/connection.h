@@ -101,6 +101,22 @@ struct ConnCounters {
   uint64_t window_probes = 0;            // Tcp TCPWinProbe (persist timer)
 };
 
+// What a call did that the owner must act on, as bits. Linux tells the
+// socket at the same points through sk_state_change (established, closed)
+// and sk_data_ready (readable). Readiness itself is recomputed on demand
+// (readiness()), so the owner need not guess it from these.
+using ConnEvents = uint8_t;
+namespace conn_event {
+// The handshake completed: SYN-SENT or SYN-RECEIVED became ESTABLISHED (a
+// listener's child moves to the accept queue).
+inline constexpr ConnEvents kEstablished = 1u << 0;
+// In-order data or the peer's FIN arrived for the application (a child
+// TCP_DEFER_ACCEPT holds may be accepted).
+inline constexpr ConnEvents kReadable = 1u << 1;
+// The connection entered CLOSED: the owner may forget it (done()).
+inline constexpr ConnEvents kClosed = 1u << 2;
+}  // namespace conn_event
+
 class TcpConnection {
  public:
   TcpConnection(const TcpConfig& cfg, BufferPool& pool, const FourTuple& tuple,
@@ -110,30 +126,33 @@ class TcpConnection {
   TcpConnection& operator=(const TcpConnection&) = delete;
 
   // ---- opening -----------------------------------------------------------
+  // Each call that can change the state returns its ConnEvents.
   // Active open (RFC 9293 3.10.1): sends a SYN, enters SYN-SENT.
-  void connect(SeqNum iss, Instant now);
+  ConnEvents connect(SeqNum iss, Instant now);
   // Passive open from a SYN a listener accepted: sends a SYN-ACK, enters
-  // SYN-RECEIVED.
-  void accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now);
+  // SYN-RECEIVED. The connection is then a passive open: a RST or a
+  // timeout in SYN-RECEIVED makes it go away quietly (RFC 9293 3.10.7.4
+  // "return to the LISTEN state"), where an active one reports an error.
+  ConnEvents accept_syn(const wire::TcpRepr& syn, SeqNum iss, Instant now);
   // Passive open completed by the ACK of a valid SYN cookie (RFC 4987):
   // straight to ESTABLISHED with what the cookie and timestamps carried.
-  void accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t mss,
-                     std::optional<uint8_t> wscale, bool sack, Instant now);
+  ConnEvents accept_cookie(const wire::TcpRepr& ack, SeqNum iss, uint16_t mss,
+                           std::optional<uint8_t> wscale, bool sack, Instant now);
 
   // ---- packet path -------------------------------------------------------
-  void input(const wire::TcpRepr& seg, Bytes payload, Instant now);
+  ConnEvents input(const wire::TcpRepr& seg, Bytes payload, Instant now);
   // An ICMP error about this connection (RFC 5461 / Linux tcp_v4_err):
   // during the handshake it aborts with `e`; later it is a soft error,
   // reported if the connection times out. Fragmentation needed lowers
   // the MSS (RFC 1191) and resends.
-  void icmp_error(Error e, uint16_t next_hop_mtu, bool frag_needed, Instant now);
+  ConnEvents icmp_error(Error e, uint16_t next_hop_mtu, bool frag_needed, Instant now);
   // Whether the sequence number an ICMP error quotes is one this connection
   // sent and has not seen acknowledged: SND.UNA <= seq <= the highest
   // SND.NXT (RFC 5927 4.1, Linux tcp_v4_err). Anything else is a forgery or
   // very old.
   bool icmp_quote_in_window(SeqNum seq) const { return snd_una_ <= seq && seq <= snd_max_; }
   Instant next_deadline() const;
-  void on_timer(Instant now);
+  ConnEvents on_timer(Instant now);
   std::vector<OutSegment>& outbox() { return outbox_; }
   // The counts since the last take_counters(), and taking them.
   const ConnCounters& counters() const { return counters_; }
@@ -149,9 +168,9 @@ class TcpConnection {
   Result<> shutdown(bool read, bool write, Instant now);
   // close(2): the connection becomes an orphan that finishes on its own.
   // Unread data, or linger with zero timeout, aborts it with a RST.
-  void close(bool linger_zero, Instant now);
+  ConnEvents close(bool linger_zero, Instant now);
   // Sends a RST and closes at once.
-  void abort(Instant now);
+  ConnEvents abort(Instant now);
 
   uint32_t readiness() const;  // readiness:: bits
   std::optional<Error> take_error();
@@ -161,6 +180,7 @@ class TcpConnection {
   TcpState state() const { return state_; }
   const FourTuple& tuple() const { return tuple_; }
   bool orphan() const { return orphan_; }
+  bool passive() const { return passive_; }
   // True once the connection can be forgotten (CLOSED).
   bool done() const { return state_ == TcpState::kClosed; }
   // A connection that was established and then closed by the peer's RST,
@@ -187,12 +207,6 @@ class TcpConnection {
   uint32_t mss() const { return mss_; }
   uint32_t cwnd() const { return cc_->cwnd(); }
 
-  // The owner's bookkeeping: the socket holding this connection (0 for an
-  // orphan or a child not yet accepted), the listener it was born from,
-  // and the earliest deadline already in the owner's timer heap.
-  uint64_t owner = 0;
-  uint64_t parent = 0;
-  Instant heap_at = kNever;
   // The bind flags of the socket it belongs to (an accepted child has its
   // listener's), kept after that socket is gone, as Linux keeps sk_reuse,
   // sk_reuseport and the uid in the child and the TIME-WAIT socket: bind()
@@ -203,6 +217,7 @@ class TcpConnection {
 
  private:
   // connection_input.cc
+  void input_segment(const wire::TcpRepr& seg, Bytes payload, Instant now);
   void input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Instant now);
   bool acceptable(const wire::TcpRepr& seg, uint32_t seg_len) const;
   bool paws_reject(const wire::TcpRepr& seg, Instant now);
@@ -254,6 +269,8 @@ class TcpConnection {
 
   // connection.cc
   void set_state(TcpState s);
+  ConnEvents take_events() { return std::exchange(events_, ConnEvents{0}); }
+  void run_timers(Instant now);
   void fail(Error e, Instant now, bool send_reset);
   void wake() {}
   uint32_t initial_rcvbuf() const;
@@ -309,6 +326,7 @@ class TcpConnection {
   std::optional<SeqNum> peer_fin_at_;  // a FIN seen beyond a hole
   bool shut_rd_ = false;
   bool orphan_ = false;
+  bool passive_ = false;  // opened by a listener (accept_syn, accept_cookie)
   bool reset_ = false;
   bool established_once_ = false;
 
@@ -349,6 +367,7 @@ class TcpConnection {
   // Statistics for TCP_INFO, and for the stack's counters.
   TcpInfo stats_;
   ConnCounters counters_;
+  ConnEvents events_ = 0;  // since the last call returned them
   Instant last_data_sent_{}, last_data_recv_{}, last_ack_recv_{};
 };
 

@@ -21,7 +21,12 @@ bool ts_before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0;
 
 }  // namespace
 
-void TcpConnection::input(const wire::TcpRepr& seg, Bytes payload, Instant now) {
+ConnEvents TcpConnection::input(const wire::TcpRepr& seg, Bytes payload, Instant now) {
+  input_segment(seg, payload, now);
+  return take_events();
+}
+
+void TcpConnection::input_segment(const wire::TcpRepr& seg, Bytes payload, Instant now) {
   ++stats_.segs_in;
   if (!payload.empty()) ++stats_.data_segs_in;
   switch (state_) {
@@ -87,7 +92,7 @@ void TcpConnection::input(const wire::TcpRepr& seg, Bytes payload, Instant now) 
       case TcpState::kSynReceived:
         // A passive open goes back to LISTEN: for us, the half-open child
         // disappears; an active one (simultaneous open) is refused.
-        if (parent != 0) {
+        if (passive_) {
           reset_ = true;
           set_state(TcpState::kClosed);
         } else {
@@ -317,6 +322,7 @@ void TcpConnection::input_text(const wire::TcpRepr& seg, Bytes payload, Instant 
     // answer goes at once (RFC 9293 3.8.6.1), with the window as it is.
     const bool window_closed = receive_window() == 0;
     auto acc = rcv_.insert(seg.seq, payload);
+    if (rcv_nxt() != before) events_ |= conn_event::kReadable;
     stats_.bytes_received += acc.in_order;
     measure_rcv_mss(seg, static_cast<uint32_t>(payload.size()));
     const bool out_of_order = acc.out_of_order > 0 || acc.duplicate > 0 || seg.seq != before;
@@ -391,6 +397,7 @@ void TcpConnection::input_fin(Instant now) {
   if (fin_received_) return;
   // RFC 9293 3.10.7.4 "eighth": advance RCV.NXT over the FIN and ACK it.
   fin_received_ = true;
+  events_ |= conn_event::kReadable;
   peer_fin_at_.reset();
   ack_now_ = true;
   switch (state_) {

@@ -196,7 +196,7 @@ void TcpConnection::on_rto(Instant now) {
       return;
     case TcpState::kSynReceived:
       if (++retransmits_ > cfg_.synack_retries) {
-        if (parent != 0) {
+        if (passive_) {
           set_state(TcpState::kClosed);  // the half-open child just goes away
         } else {
           fail(Error::kTimedOut, now, false);
@@ -238,7 +238,8 @@ void TcpConnection::on_rto(Instant now) {
   arm_rto(now);
 }
 
-void TcpConnection::icmp_error(Error e, uint16_t next_hop_mtu, bool frag_needed, Instant now) {
+ConnEvents TcpConnection::icmp_error(Error e, uint16_t next_hop_mtu, bool frag_needed,
+                                     Instant now) {
   if (frag_needed) {
     // RFC 1191: a smaller path MTU: shrink segments and resend at once,
     // never below min_pmtu (Linux: a smaller one is taken as min_pmtu).
@@ -251,15 +252,16 @@ void TcpConnection::icmp_error(Error e, uint16_t next_hop_mtu, bool frag_needed,
         output(now);
       }
     }
-    return;
+    return take_events();
   }
-  if (state_ == TcpState::kSynSent || (state_ == TcpState::kSynReceived && parent == 0)) {
+  if (state_ == TcpState::kSynSent || (state_ == TcpState::kSynReceived && !passive_)) {
     // Linux tcp_v4_err: during the handshake any destination-unreachable
     // fails the connect.
     fail(e, now, false);
-    return;
+    return take_events();
   }
   soft_error_ = e;
+  return take_events();
 }
 
 }  // namespace shunt::tcp

@@ -58,8 +58,7 @@ ListenVerdict TcpListener::input(const FourTuple& t, const wire::TcpRepr& seg, B
   TcpConnection* c = add_child(t, tpl, false, now);
   ++syn_queue_;
   ++counters_.passive_opens;
-  c->accept_syn(seg, isn_.isn(t, now), now);
-  return ListenVerdict::made(c, false);
+  return ListenVerdict::made(c, false, c->accept_syn(seg, isn_.isn(t, now), now));
 }
 
 ListenVerdict TcpListener::cookie_ack(const FourTuple& t, const wire::TcpRepr& seg, Bytes payload,
@@ -87,12 +86,12 @@ ListenVerdict TcpListener::cookie_ack(const FourTuple& t, const wire::TcpRepr& s
   accept_queue_.push_back(c);
   ++counters_.syncookies_recv;
   ++counters_.passive_opens;
-  c->accept_cookie(seg, cookie, *mss, wscale, sack, now);
+  ConnEvents ev = c->accept_cookie(seg, cookie, *mss, wscale, sack, now);
   // The ACK completing the handshake may carry data (and a FIN): the new
   // connection processes it like any segment (Linux cookie_v4_check, then
   // tcp_child_process).
-  c->input(seg, payload, now);
-  return ListenVerdict::made(c, true);
+  ev |= c->input(seg, payload, now);
+  return ListenVerdict::made(c, true, ev);
 }
 
 OutSegment TcpListener::cookie_syn_ack(const FourTuple& t, const wire::TcpRepr& syn,

@@ -77,6 +77,7 @@ struct ListenVerdict {
   std::optional<OutSegment> reply;
   TcpConnection* child = nullptr;
   bool queued = false;  // the child is in the accept queue already (a SYN cookie's)
+  ConnEvents events = 0;  // what opening the child did (the owner acts on them)
 
   static ListenVerdict make(Kind k) {
     ListenVerdict v;
@@ -93,10 +94,11 @@ struct ListenVerdict {
     v.reply = std::move(s);
     return v;
   }
-  static ListenVerdict made(TcpConnection* c, bool queued) {
+  static ListenVerdict made(TcpConnection* c, bool queued, ConnEvents events) {
     ListenVerdict v = make(Kind::kChild);
     v.child = c;
     v.queued = queued;
+    v.events = events;
     return v;
   }
 };

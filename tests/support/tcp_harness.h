@@ -344,9 +344,8 @@ class TcpHarness {
     theirs = irs + 1;
   }
   // Passive open: a listener took the peer's SYN (TCB as accept_syn
-  // builds it, `parent` set like a listener's child): SYN-RECEIVED.
+  // builds it, a passive open like a listener's child): SYN-RECEIVED.
   void open_passive() {
-    c().parent = 1;
     wire::TcpRepr s = syn().repr;
     c().accept_syn(s, iss, now);
     collect();
