@@ -292,6 +292,20 @@ class Stack {
   TcpSocket* tcp(SocketId s);
   const TcpSocket* tcp(SocketId s) const;
   uint32_t tcp_readiness(const TcpSocket& t) const;
+  Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
+  Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
+  Result<> tcp_disconnect(SocketId s, TcpSocket& t, Instant now);
+  uint64_t ts_offset_for(const tcp::FourTuple& t) const;
+  // The listener whose child the entry is (nullptr for any other
+  // connection), and adding a listener's counters to the stack's.
+  tcp::TcpListener* tcp_listener_of(const TcpEntry& e);
+  void tcp_listen_counters(tcp::TcpListener& l);
+  // TCP_DEFER_ACCEPT: the deferrals that end by `now` (their listeners
+  // become readable).
+  void run_defer_timers(Instant now);
+  Instant defer_deadline() const;
+
+  // stack_tcp_ports.cc
   // The listener a new connection for `t` goes to: one bound to the
   // address before a wildcard one, and within a SO_REUSEPORT group the
   // member the flow hash picks.
@@ -302,22 +316,12 @@ class Stack {
   enum class PortCheck : uint8_t { kBind, kAutobind };
   bool tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck why) const;
   Result<> tcp_bind(SocketId s, TcpSocket& t, Endpoint local);
-  Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
-  Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
-  Result<> tcp_disconnect(SocketId s, TcpSocket& t, Instant now);
   void tcp_unbind(SocketId s, TcpSocket& t);
-  uint64_t ts_offset_for(const tcp::FourTuple& t) const;
+
+  // stack_tcp_options.cc
   Result<> tcp_set_option(SocketId s, SockOpt opt, int value);
   Result<> tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value);
   Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
-  // The listener whose child the entry is (nullptr for any other
-  // connection), and adding a listener's counters to the stack's.
-  tcp::TcpListener* tcp_listener_of(const TcpEntry& e);
-  void tcp_listen_counters(tcp::TcpListener& l);
-  // TCP_DEFER_ACCEPT: the deferrals that end by `now` (their listeners
-  // become readable).
-  void run_defer_timers(Instant now);
-  Instant defer_deadline() const;
   // Multicast: a socket's memberships go when it closes.
   void udp_leave_all(UdpSocket& u);
 

@@ -1,12 +1,13 @@
-// The Stack's TCP glue: demultiplexing, listeners (SYN and accept queues,
-// SYN cookies), resets for closed ports, the connection timer heap, and
-// the TCP half of the socket API. The protocol itself is in stack/tcp/.
+// The Stack's TCP glue: demultiplexing to connections and listeners,
+// resets for closed ports, the connection timer heap, and the TCP socket
+// calls. The protocol itself is in stack/tcp/ (connections, and the
+// listener's queues and SYN cookies in listener.h); ports and listener
+// lookup are in stack_tcp_ports.cc, socket options in stack_tcp_options.cc.
 #include <algorithm>
 #include <functional>
 
 #include "stack/base/bytes.h"
 #include "stack/net/stack.h"
-#include "stack/tcp/syn_options.h"
 #include "stack/wire/tcp.h"
 
 namespace shunt {
@@ -20,32 +21,7 @@ namespace {
 
 void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
 
-// SO_RCVBUF/SO_SNDBUF (sock_buf_size): capped by the StackConfig's
-// core.rmem_max / wmem_max and doubled; the floors are SOCK_MIN_RCVBUF /
-// SOCK_MIN_SNDBUF.
-constexpr uint32_t kMinRcvBuf = 2304;
-constexpr uint32_t kMinSndBuf = 4608;
-
 bool ts_newer(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
-
-// The bind flags of one user of a port, a socket or a connection.
-struct PortUser {
-  bool reuse_addr = false;
-  bool reuse_port = false;
-  uint32_t uid = 0;
-  bool listening = false;
-  bool time_wait = false;
-};
-
-// Linux inet_bind_conflict (net/ipv4/inet_connection_sock.c) with
-// relax = reuseport_ok = true, as bind() and listen() call it: `sk` may
-// share the port with `o` (whose address overlaps) when both have
-// SO_REUSEADDR and `o` is not listening, or both have SO_REUSEPORT and one
-// owner uid (any uid when `o` is in TIME-WAIT).
-bool may_share(const PortUser& sk, const PortUser& o) {
-  if (sk.reuse_addr && o.reuse_addr && !o.listening) return true;
-  return sk.reuse_port && o.reuse_port && (o.time_wait || sk.uid == o.uid);
-}
 
 // A child takes its listener's flags (Linux sk_clone_lock).
 void inherit_bind_flags(TcpConnection& c, const TcpSocket& l) {
@@ -64,72 +40,6 @@ uint64_t Stack::ts_offset_for(const FourTuple& t) const {
   store_be32(buf, t.local.addr.value());
   store_be32(buf + 4, t.remote.addr.value());
   return siphash24(ts_key_, buf) & 0xffffffffu;
-}
-
-// ---- binding --------------------------------------------------------------
-
-bool Stack::tcp_port_conflict(const TcpSocket& sock, Endpoint local, PortCheck why) const {
-  auto overlaps = [&](Ipv4Address a) {
-    return a.is_unspecified() || local.addr.is_unspecified() || a == local.addr;
-  };
-  // bind(port 0) takes no port anyone uses, whatever the flags (Linux
-  // inet_csk_find_open_port: relax = false, reuseport_ok = false).
-  const bool autobind = why == PortCheck::kAutobind;
-  const PortUser me{sock.reuse_addr, sock.reuse_port, sock.uid};
-  auto [lo, hi] = tcp_ports_.equal_range(local.port);
-  for (auto it = lo; it != hi; ++it) {
-    const TcpSocket* o = tcp(it->second);
-    if (o == nullptr || o == &sock || !overlaps(o->local.addr)) continue;
-    const PortUser other{o->reuse_addr, o->reuse_port, o->uid, o->listening()};
-    if (autobind || !may_share(me, other)) return true;
-  }
-  // Connections still using the port (TIME-WAIT, orphans, accepted
-  // children) with the flags of the socket they came from; Linux keeps
-  // them on the port's bind bucket too.
-  for (const auto& [t, e] : conns_) {
-    if (t.local.port != local.port || !overlaps(t.local.addr)) continue;
-    const TcpConnection* c = e.conn;
-    const PortUser o{c->reuse_addr, c->reuse_port, c->uid, false,
-                     c->state() == TcpState::kTimeWait};
-    if (autobind || !may_share(me, o)) return true;
-  }
-  return false;
-}
-
-Result<> Stack::tcp_bind(SocketId s, TcpSocket& t, Endpoint local) {
-  if (t.bound || t.conn || t.listening()) return Error::kInval;
-  // Linux inet_bind: an address not ours only with IP_FREEBIND / IP_TRANSPARENT.
-  if (!local.addr.is_unspecified() && !is_our_address(local.addr) && !t.sockopts.freebind) {
-    return Error::kAddrNotAvail;
-  }
-  if (local.port == 0) {
-    auto port = ports_.pick_random([&](uint16_t p) {
-      return tcp_port_conflict(t, Endpoint{local.addr, p}, PortCheck::kAutobind);
-    });
-    if (!port) return Error::kAddrInUse;
-    local.port = *port;
-  } else if (tcp_port_conflict(t, local, PortCheck::kBind)) {
-    return Error::kAddrInUse;
-  }
-  t.local = local;
-  t.bound = true;
-  tcp_ports_.emplace(local.port, s);
-  return {};
-}
-
-void Stack::tcp_unbind(SocketId s, TcpSocket& t) {
-  if (t.in_reuseport_group) {
-    reuseport_.leave({wire::ip_proto::kTcp, t.local, t.uid}, s);  // reuseport_detach_sock
-    t.in_reuseport_group = false;
-  }
-  if (!t.bound) return;
-  auto [lo, hi] = tcp_ports_.equal_range(t.local.port);
-  for (auto it = lo; it != hi; ++it) {
-    if (it->second == s) {
-      tcp_ports_.erase(it);
-      break;
-    }
-  }
 }
 
 // ---- connect / listen / accept -------------------------------------------
@@ -413,31 +323,6 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
   tcp_send_reset_for(t, *seg, static_cast<uint32_t>(data.size()), now);
 }
 
-SocketId Stack::find_listener_id(const FourTuple& t) const {
-  // A listener bound to the address wins over a wildcard one (Linux
-  // __inet_lookup_listener looks up the address, then INADDR_ANY).
-  SocketId found{}, wildcard{};
-  auto [lo, hi] = tcp_ports_.equal_range(t.local.port);
-  for (auto it = lo; it != hi; ++it) {
-    const TcpSocket* l = tcp(it->second);
-    if (l == nullptr || !l->listening()) continue;
-    if (l->local.addr == t.local.addr) {
-      found = it->second;
-      break;
-    }
-    if (l->local.addr.is_unspecified()) wildcard = it->second;
-  }
-  if (found.generation == 0) found = wildcard;
-  const TcpSocket* l = found.generation != 0 ? tcp(found) : nullptr;
-  if (l == nullptr || !l->in_reuseport_group) return found;
-  // Linux inet_lhash2_lookup -> inet_lookup_reuseport: the group member
-  // the flow hash picks (every member listens, so the first it tries).
-  SocketId pick = reuseport_.select({wire::ip_proto::kTcp, l->local, l->uid},
-                                    reuseport_.flow_hash(t.local, t.remote),
-                                    [](SocketId) { return true; });
-  return pick.generation != 0 ? pick : found;
-}
-
 void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
                              const wire::TcpRepr& seg, Bytes payload, Instant now) {
   using Kind = tcp::ListenVerdict::Kind;
@@ -604,177 +489,6 @@ bool Stack::has_pending_output() const {
   return false;
 }
 
-// ---- options and introspection --------------------------------------------
-
-Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
-  TcpSocket& t = *tcp(s);
-  tcp::ConnOptions& o = t.conn ? t.conn->options() : t.opts;
-  auto secs = [](int v) { return Duration(std::chrono::seconds(v)); };
-  switch (opt) {
-    case SockOpt::kReuseAddr: t.reuse_addr = value != 0; break;
-    // Read when the socket binds and listens, and when others bind over
-    // it (Linux sk_reuseport); a listener stays in its group.
-    case SockOpt::kReusePort: t.reuse_port = value != 0; break;
-    case SockOpt::kBroadcast: break;  // accepted and meaningless for TCP, as on Linux
-    case SockOpt::kRcvBuf: {
-      o.rcvbuf = sock_buf_size(value, false, cfg_.core.rmem_max, kMinRcvBuf);
-      break;
-    }
-    case SockOpt::kSndBuf: {
-      o.sndbuf = sock_buf_size(value, false, cfg_.core.wmem_max, kMinSndBuf);
-      break;
-    }
-    case SockOpt::kTtl:
-      // ip(7) IP_TTL: 1..255, or -1 for the default.
-      if (value != -1 && (value < 1 || value > 255)) return Error::kInval;
-      o.ttl = value == -1 ? 0 : static_cast<uint8_t>(value);
-      break;
-    case SockOpt::kNoDelay: o.nodelay = value != 0; break;
-    case SockOpt::kCork: o.cork = value != 0; break;
-    case SockOpt::kKeepAlive: o.keepalive = value != 0; break;
-    // tcp(7): 1..MAX_TCP_KEEPIDLE (32767) seconds, else EINVAL.
-    case SockOpt::kKeepIdle:
-      if (value < 1 || value > 32767) return Error::kInval;
-      o.keepidle = secs(value);
-      break;
-    case SockOpt::kKeepIntvl:
-      if (value < 1 || value > 32767) return Error::kInval;
-      o.keepintvl = secs(value);
-      break;
-    case SockOpt::kKeepCnt:
-      if (value < 1 || value > 127) return Error::kInval;
-      o.keepcnt = static_cast<uint32_t>(value);
-      break;
-    case SockOpt::kMaxSeg:
-      // Linux: TCP_MIN_MSS (88) .. MAX_TCP_WINDOW (32767), or 0.
-      if (value != 0 && (value < 88 || value > 32767)) return Error::kInval;
-      o.user_mss = static_cast<uint16_t>(value);
-      break;
-    case SockOpt::kLinger:
-      if (value < 0) {
-        t.linger.reset();
-      } else {
-        t.linger = value;
-      }
-      break;
-    case SockOpt::kQuickAck:
-      // Linux __tcp_sock_set_quickack: 0 enters "pingpong" (interactive)
-      // mode, which getsockopt reports; 1 leaves it and ACKs at once.
-      o.quickack = value != 0;
-      t.sockopts.pingpong = value == 0;
-      break;
-    case SockOpt::kUserTimeout:
-      if (value < 0) return Error::kInval;
-      o.user_timeout = std::chrono::milliseconds(value);
-      break;
-    default:
-      if (auto r = tcp_set_socket_option(s, t, opt, value); !r) return r;
-      break;
-  }
-  if (t.conn) {
-    t.conn->reuse_addr = t.reuse_addr;
-    t.conn->reuse_port = t.reuse_port;
-    t.conn->options_changed(last_now_);
-    tcp_after(t.conn.get(), 0, last_now_, s);
-    flush(last_now_);
-  }
-  return {};
-}
-
-Result<int> Stack::tcp_get_option(SocketId s, SockOpt opt) const {
-  const TcpSocket& t = *tcp(s);
-  const tcp::ConnOptions& o = t.conn ? const_cast<TcpConnection&>(*t.conn).options() : t.opts;
-  auto secs = [](Duration d) { return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count()); };
-  switch (opt) {
-    case SockOpt::kReuseAddr: return t.reuse_addr ? 1 : 0;
-    case SockOpt::kReusePort: return t.reuse_port ? 1 : 0;
-    case SockOpt::kBroadcast: return 0;
-    // A size never set reads as Linux's starting one (TcpConfig rmem_initial).
-    case SockOpt::kRcvBuf: return static_cast<int>(o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rmem_initial);
-    case SockOpt::kSndBuf: return static_cast<int>(o.sndbuf != 0 ? o.sndbuf : cfg_.tcp.wmem_initial);
-    case SockOpt::kTtl: return o.ttl != 0 ? o.ttl : cfg_.default_ttl;
-    case SockOpt::kNoDelay: return o.nodelay ? 1 : 0;
-    case SockOpt::kCork: return o.cork ? 1 : 0;
-    case SockOpt::kKeepAlive: return o.keepalive ? 1 : 0;
-    case SockOpt::kKeepIdle: return secs(o.keepidle != Duration::zero() ? o.keepidle : cfg_.tcp.keepalive_time);
-    case SockOpt::kKeepIntvl: return secs(o.keepintvl != Duration::zero() ? o.keepintvl : cfg_.tcp.keepalive_intvl);
-    case SockOpt::kKeepCnt: return static_cast<int>(o.keepcnt != 0 ? o.keepcnt : cfg_.tcp.keepalive_probes);
-    case SockOpt::kMaxSeg:
-      if (t.conn && is_synchronized(t.conn->state())) return static_cast<int>(t.conn->mss());
-      return o.user_mss != 0 ? o.user_mss : 536;  // Linux reports TCP_MSS_DEFAULT before connecting
-    case SockOpt::kLinger: return t.linger.value_or(-1);
-    case SockOpt::kQuickAck: return t.sockopts.pingpong ? 0 : 1;
-    case SockOpt::kUserTimeout:
-      return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(o.user_timeout).count());
-    case SockOpt::kRcvBufForce: return static_cast<int>(o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rmem_initial);
-    case SockOpt::kSndBufForce: return static_cast<int>(o.sndbuf != 0 ? o.sndbuf : cfg_.tcp.wmem_initial);
-    case SockOpt::kRcvLowat: return t.sockopts.rcvlowat;
-    case SockOpt::kNotSentLowat: return static_cast<int>(t.sockopts.notsent_lowat);
-    case SockOpt::kTos: return o.tos;
-    case SockOpt::kMtuDiscover: return t.sockopts.pmtudisc;
-    case SockOpt::kRecvErr: return t.sockopts.recverr ? 1 : 0;
-    case SockOpt::kFreeBind: return t.sockopts.freebind ? 1 : 0;
-    case SockOpt::kMulticastTtl: return 1;
-    case SockOpt::kMulticastLoop: return 1;
-    case SockOpt::kMulticastAll: return 1;
-    case SockOpt::kDeferAccept: return tcp::defer_seconds(t.sockopts.defer_accept);
-    case SockOpt::kFastOpen: return t.sockopts.fastopen_qlen;
-  }
-  return Error::kNoProtoOpt;
-}
-
-// The options of the TcpSocket itself (the ones a connection never sees).
-Result<> Stack::tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value) {
-  tcp::ConnOptions& o = t.conn ? t.conn->options() : t.opts;
-  TcpSocket::SocketOptions& so = t.sockopts;
-  switch (opt) {
-    case SockOpt::kRcvBufForce:
-      o.rcvbuf = sock_buf_size(value, true, 0, kMinRcvBuf);
-      return {};
-    case SockOpt::kSndBufForce:
-      o.sndbuf = sock_buf_size(value, true, 0, kMinSndBuf);
-      return {};
-    case SockOpt::kRcvLowat: {
-      // Linux tcp_set_rcvlowat: a negative value means INT_MAX, capped by
-      // half the receive buffer (SO_RCVBUF if set, else tcp_rmem[2]).
-      const uint32_t cap = (o.rcvbuf != 0 ? o.rcvbuf : cfg_.tcp.rcvbuf_max) / 2;
-      const uint32_t v = value < 0 ? INT32_MAX : static_cast<uint32_t>(value);
-      so.rcvlowat = static_cast<int>(std::max<uint32_t>(std::min(v, cap), 1));
-      mark_changed(s);
-      return {};
-    }
-    case SockOpt::kNotSentLowat:
-      so.notsent_lowat = static_cast<uint32_t>(value);
-      mark_changed(s);
-      return {};
-    case SockOpt::kTos:
-      // Linux __ip_sock_set_tos: a stream socket's ECN bits are TCP's.
-      o.tos = static_cast<uint8_t>(value & ~0x3);
-      return {};
-    case SockOpt::kMtuDiscover:
-      if (value < 0 || value > 5) return Error::kInval;  // IP_PMTUDISC_DONT .. _OMIT
-      so.pmtudisc = static_cast<uint8_t>(value);
-      return {};
-    case SockOpt::kRecvErr: so.recverr = value != 0; return {};
-    case SockOpt::kFreeBind: so.freebind = value != 0; return {};
-    case SockOpt::kMulticastTtl: return Error::kInval;  // Linux: not on a stream socket
-    case SockOpt::kMulticastLoop:
-    case SockOpt::kMulticastAll:
-      return {};  // accepted and meaningless, as on Linux
-    case SockOpt::kDeferAccept:
-      so.defer_accept = tcp::defer_retransmits(value);
-      return {};
-    case SockOpt::kFastOpen:
-      // Linux: a queue length for a closed or listening socket; shunt keeps
-      // it and serves no Fast Open (a kernel with tcp_fastopen server off).
-      if (value < 0 || (t.conn && t.conn->state() != TcpState::kClosed)) return Error::kInval;
-      so.fastopen_qlen = value;
-      return {};
-    default:
-      return Error::kNoProtoOpt;
-  }
-}
-
 uint32_t Stack::tcp_readiness(const TcpSocket& t) const {
   using namespace readiness;
   if (t.listening()) return t.listener->acceptable(last_now_) ? kReadable : 0;
@@ -847,23 +561,6 @@ Result<tcp::TcpInfo> Stack::tcp_info(SocketId s, Instant now) const {
   i.unacked = static_cast<uint32_t>(t->listener->accept_queue_length());  // Linux: sk_ack_backlog
   i.sacked = t->listener->backlog();  // Linux: sk_max_ack_backlog
   return i;
-}
-
-Result<> Stack::set_congestion(SocketId s, std::string_view name, Instant now) {
-  TcpSocket* t = tcp(s);
-  if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
-  if (t->conn) return t->conn->set_congestion(name, now);
-  auto probe = tcp::make_congestion_control(name, 1460, now);
-  if (!probe) return Error::kNoProtoOpt;
-  t->opts.congestion = std::string(name);
-  return {};
-}
-
-Result<std::string> Stack::get_congestion(SocketId s) const {
-  const TcpSocket* t = tcp(s);
-  if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
-  if (t->conn) return std::string(t->conn->info(last_now_).congestion);
-  return t->opts.congestion.empty() ? cfg_.tcp.congestion_control : t->opts.congestion;
 }
 
 Result<size_t> Stack::unsent_bytes(SocketId s) const {
