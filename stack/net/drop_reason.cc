@@ -24,6 +24,21 @@ std::string_view name(DropReason r) {
   return i < kDropReasonCount ? kNames[i] : "Unknown";
 }
 
+bool is_tcp_connection_drop(DropReason r) {
+  switch (r) {
+    case DropReason::kTcpPaws:
+    case DropReason::kTcpInvalidSequence:
+    case DropReason::kTcpInvalidSyn:
+    case DropReason::kTcpRstNotAtRcvNxt:
+    case DropReason::kTcpTooOldAck:
+    case DropReason::kTcpAckUnsentData:
+    case DropReason::kTcpNoAck:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view description(DropReason r) {
   auto i = static_cast<size_t>(r);
   return i < kDropReasonCount ? kText[i] : "unknown drop reason";

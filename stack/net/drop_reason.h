@@ -59,6 +59,14 @@ namespace shunt {
   X(kTcpBadChecksum, "TCP checksum wrong")                                          \
   X(kTcpSynFin, "TCP SYN with FIN to a listener (Linux drops it too)")              \
   X(kTcpNoSocket, "no TCP socket for the segment")                                  \
+  /* TCP, inside a connection (Linux skb_drop_reason in parentheses) */             \
+  X(kTcpPaws, "TCP timestamp older than TS.Recent (TCP_RFC7323_PAWS)")              \
+  X(kTcpInvalidSequence, "TCP segment outside the window (TCP_INVALID_SEQUENCE)")   \
+  X(kTcpInvalidSyn, "TCP SYN when synchronized (TCP_INVALID_SYN)")                  \
+  X(kTcpRstNotAtRcvNxt, "TCP RST in the window, not at RCV.NXT (TCP_RESET)")        \
+  X(kTcpTooOldAck, "TCP ACK below SND.UNA - MAX.SND.WND (TCP_TOO_OLD_ACK)")         \
+  X(kTcpAckUnsentData, "TCP ACK of data never sent (TCP_ACK_UNSENT_DATA)")          \
+  X(kTcpNoAck, "TCP segment without ACK when synchronized (TCP_FLAGS)")             \
   /* Device */                                                                      \
   X(kTxDeviceFull, "device refused the frame (queue full)")                         \
   X(kRxOversized, "received frame larger than the buffer")
@@ -76,5 +84,10 @@ inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCoun
 std::string_view name(DropReason r);
 // One line for a human.
 std::string_view description(DropReason r);
+// Whether `r` is a well-formed segment a TCP connection refused because of
+// its state (PAWS, outside the window, unexpected SYN, RST or ACK), not a
+// damaged or misaddressed frame. A healthy lossy link makes some: the
+// retransmission of a segment that did arrive is outside the window.
+bool is_tcp_connection_drop(DropReason r);
 
 }  // namespace shunt

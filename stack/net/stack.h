@@ -280,6 +280,8 @@ class Stack {
   struct TcpEntry;
   void tcp_after(tcp::TcpConnection* c, tcp::ConnEvents ev, Instant now, SocketId caller = {});
   void tcp_child_events(const TcpEntry& e, tcp::ConnEvents ev, Instant now);
+  // The segments a connection dropped, as drop reasons and TcpExt counters.
+  void tcp_conn_drops(const tcp::ConnCounters& cc);
   // Takes the connection of `t` out of the table; its socket keeps it, or
   // its listener or the orphan set destroys it.
   void tcp_retire(const tcp::FourTuple& t);

@@ -379,6 +379,7 @@ void Stack::tcp_after(TcpConnection* c, ConnEvents ev, Instant now, SocketId cal
   stats_.tcp.TCPZeroWindowProbesRecv += cc.zero_window_probes_recv;
   stats_.tcp.TCPChallengeACK += cc.challenge_acks;
   stats_.tcp.TCPWinProbe += cc.window_probes;
+  tcp_conn_drops(cc);
   // Any call may change what the socket reports; readiness is recomputed
   // when asked (tcp_readiness), so marking it is enough.
   if (caller.generation != 0) mark_changed(caller);
@@ -399,6 +400,23 @@ void Stack::tcp_after(TcpConnection* c, ConnEvents ev, Instant now, SocketId cal
     std::push_heap(tcp_timers_.begin(), tcp_timers_.end(), std::greater<>());
   }
   if (e->owner.generation != 0) mark_changed(e->owner);
+}
+
+void Stack::tcp_conn_drops(const tcp::ConnCounters& cc) {
+  auto drops = [&](DropReason r, uint32_t n) { stats_.drops[static_cast<size_t>(r)] += n; };
+  drops(DropReason::kTcpPaws, cc.paws_rejected);
+  drops(DropReason::kTcpInvalidSequence, cc.bad_seq);
+  drops(DropReason::kTcpInvalidSyn, cc.bad_syn);
+  drops(DropReason::kTcpRstNotAtRcvNxt, cc.bad_rst);
+  drops(DropReason::kTcpTooOldAck, cc.old_ack);
+  drops(DropReason::kTcpAckUnsentData, cc.unsent_ack);
+  drops(DropReason::kTcpNoAck, cc.no_ack);
+  stats_.tcp.PAWSEstab += cc.paws_rejected;
+  stats_.tcp.TCPSYNChallenge += cc.bad_syn;
+  stats_.tcp.TCPACKSkippedPAWS += cc.ack_skipped_paws;
+  stats_.tcp.TCPACKSkippedSeq += cc.ack_skipped_seq;
+  stats_.tcp.TCPACKSkippedChallenge += cc.ack_skipped_challenge;
+  stats_.tcp.TCPACKSkippedSynRecv += cc.ack_skipped_syn_recv;
 }
 
 void Stack::tcp_child_events(const TcpEntry& e, ConnEvents ev, Instant now) {

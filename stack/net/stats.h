@@ -38,12 +38,16 @@ namespace shunt {
 //   TCPZeroWindowProbesRecv  zero-window probes the peers sent us: segments
 //                            that arrived while our advertised window was 0,
 //                            either empty at RCV.NXT - 1 or data at RCV.NXT
+// PAWSEstab counts PAWS rejections in every synchronized state and in
+// SYN-RECEIVED (Linux counts those as PAWSPassive, 0 here).
 #define SHUNT_TCP_COUNTERS(X)                                                    \
   X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) X(InSegs)        \
   X(OutSegs) X(RetransSegs) X(InErrs) X(OutRsts) X(InCsumErrors)                 \
   X(ListenOverflows) X(ListenDrops) X(SyncookiesSent) X(SyncookiesRecv)          \
   X(SyncookiesFailed) X(TimeWaitRecycled) X(OutOfWindowIcmps) X(TCPChallengeACK)     \
-  X(TCPWinProbe) X(TCPZeroWindowProbesRecv)
+  X(TCPWinProbe) X(TCPZeroWindowProbesRecv) X(PAWSEstab) X(TCPSYNChallenge)      \
+  X(TCPACKSkippedPAWS) X(TCPACKSkippedSeq) X(TCPACKSkippedChallenge)             \
+  X(TCPACKSkippedSynRecv)
 
 #define SHUNT_DECLARE_COUNTER(name) uint64_t name = 0;
 

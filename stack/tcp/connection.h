@@ -99,6 +99,21 @@ struct ConnCounters {
   uint64_t zero_window_probes_recv = 0;  // Tcp TCPZeroWindowProbesRecv
   uint64_t challenge_acks = 0;           // Tcp TCPChallengeACK (RFC 5961)
   uint64_t window_probes = 0;            // Tcp TCPWinProbe (persist timer)
+  // Segments the connection dropped, by reason (the owner counts each as
+  // its DropReason, and some also under a TcpExt name):
+  uint32_t paws_rejected = 0;  // kTcpPaws; TcpExt PAWSEstab (RFC 7323 5.3)
+  uint32_t bad_seq = 0;        // kTcpInvalidSequence (RFC 9293 3.10.7.4 "first")
+  uint32_t bad_syn = 0;        // kTcpInvalidSyn; TcpExt TCPSYNChallenge (RFC 5961 4.2)
+  uint32_t bad_rst = 0;        // kTcpRstNotAtRcvNxt (RFC 5961 3.2)
+  uint32_t old_ack = 0;        // kTcpTooOldAck (RFC 5961 5.2)
+  uint32_t unsent_ack = 0;     // kTcpAckUnsentData (RFC 5961 5.2, RFC 9293 3.10.7.3)
+  uint32_t no_ack = 0;         // kTcpNoAck (RFC 9293 3.10.7.4 "fifth")
+  // ACKs a rate limit kept from being sent (Linux tcp_oow_rate_limited,
+  // tcp_send_challenge_ack).
+  uint32_t ack_skipped_paws = 0;       // TcpExt TCPACKSkippedPAWS
+  uint32_t ack_skipped_seq = 0;        // TcpExt TCPACKSkippedSeq
+  uint32_t ack_skipped_challenge = 0;  // TcpExt TCPACKSkippedChallenge
+  uint32_t ack_skipped_syn_recv = 0;   // TcpExt TCPACKSkippedSynRecv
 };
 
 // What a call did that the owner must act on, as bits. Linux tells the
@@ -228,8 +243,9 @@ class TcpConnection {
   void measure_rcv_mss(const wire::TcpRepr& seg, uint32_t len);
   void update_ts_recent(const wire::TcpRepr& seg, uint32_t seg_len, Instant now);
   void enter_time_wait(Instant now);
-  void send_challenge_ack(Instant now);
-  void send_oow_ack(Instant now);
+  // Both return false when a rate limit kept the ACK from being sent.
+  bool send_challenge_ack(Instant now);
+  bool send_oow_ack(Instant now);
 
   // connection_recovery.cc
   // Returns false when the segment must be dropped.

@@ -51,7 +51,10 @@ void TcpConnection::input_segment(const wire::TcpRepr& seg, Bytes payload, Insta
   // drops (RFC 9293 3.10.7.3 "fifth").
   if (state_ == TcpState::kSynReceived && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
       seg.seq == irs_) {
-    if (last_oow_ack_ && now - *last_oow_ack_ < cfg_.invalid_ratelimit) return;
+    if (last_oow_ack_ && now - *last_oow_ack_ < cfg_.invalid_ratelimit) {
+      ++counters_.ack_skipped_syn_recv;
+      return;
+    }
     last_oow_ack_ = now;
     send_syn(now);
     return;
@@ -64,20 +67,22 @@ void TcpConnection::input_segment(const wire::TcpRepr& seg, Bytes payload, Insta
 
   // First: the sequence number (RFC 9293 3.10.7.4 "first").
   if (!acceptable(seg, seg_len)) {
-    if (seg.has(kRst)) return;  // RFC 5961 3.2: dropped silently
-    if (seg.has(kSyn)) {
+    if (seg.has(kSyn) && !seg.has(kRst)) {
       // RFC 5961 4.2 / RFC 9293 3.10.7.4 "fourth": a SYN gets a challenge
       // ACK "irrespective of the sequence number" (Linux syn_challenge).
+      ++counters_.bad_syn;
       send_challenge_ack(now);
       return;
     }
+    ++counters_.bad_seq;
+    if (seg.has(kRst)) return;  // RFC 5961 3.2: dropped silently
     if (state_ == TcpState::kTimeWait && seg.has(kFin)) {
       // RFC 9293 3.10.7.4 "eighth", TIME-WAIT: the peer retransmitted its
       // FIN (our ACK was lost): acknowledge it and restart the 2 MSL
       // timeout. It lies below RCV.NXT, so it is handled here.
       timewait_at_ = now + cfg_.time_wait;
     }
-    send_oow_ack(now);  // and drop
+    if (!send_oow_ack(now)) ++counters_.ack_skipped_seq;  // and drop
     return;
   }
 
@@ -85,6 +90,7 @@ void TcpConnection::input_segment(const wire::TcpRepr& seg, Bytes payload, Insta
   // the window gets a challenge ACK.
   if (seg.has(kRst)) {
     if (seg.seq != rcv_nxt()) {
+      ++counters_.bad_rst;
       send_challenge_ack(now);
       return;
     }
@@ -116,12 +122,16 @@ void TcpConnection::input_segment(const wire::TcpRepr& seg, Bytes payload, Insta
   // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK. (A
   // retransmitted SYN in SYN-RECEIVED got the SYN-ACK again above.)
   if (seg.has(kSyn)) {
+    ++counters_.bad_syn;
     send_challenge_ack(now);
     return;
   }
 
   // Fifth: the ACK field.
-  if (!seg.has(kAck)) return;
+  if (!seg.has(kAck)) {
+    ++counters_.no_ack;
+    return;
+  }
   if (!process_ack(seg, seg_len, now)) return;
   if (done()) return;
 
@@ -145,7 +155,8 @@ bool TcpConnection::paws_reject(const wire::TcpRepr& seg, Instant now) {
     return false;
   }
   // RFC 7323 5.3 R1: an old duplicate: acknowledge and drop.
-  send_oow_ack(now);
+  ++counters_.paws_rejected;
+  if (!send_oow_ack(now)) ++counters_.ack_skipped_paws;
   return true;
 }
 
@@ -184,27 +195,32 @@ bool TcpConnection::acceptable(const wire::TcpRepr& seg, uint32_t seg_len) const
          (seg.seq < nxt && end >= nxt + wnd);
 }
 
-void TcpConnection::send_oow_ack(Instant now) {
+bool TcpConnection::send_oow_ack(Instant now) {
   // An ACK answering an out-of-window segment is rate-limited (Linux
   // tcp_invalid_ratelimit, 500 ms): two confused peers would otherwise
   // answer each other's ACKs for ever.
-  if (last_oow_ack_ && now - *last_oow_ack_ < cfg_.invalid_ratelimit) return;
+  if (last_oow_ack_ && now - *last_oow_ack_ < cfg_.invalid_ratelimit) return false;
   last_oow_ack_ = now;
   send_ack(now);
+  return true;
 }
 
-void TcpConnection::send_challenge_ack(Instant now) {
+bool TcpConnection::send_challenge_ack(Instant now) {
   // RFC 5961 7: rate-limit challenge ACKs (per connection here: at most
   // challenge_ack_limit per second).
   if (now - last_challenge_ >= 1s) {
     last_challenge_ = now;
     challenges_this_second_ = 0;
   }
-  if (challenges_this_second_ >= cfg_.challenge_ack_limit) return;
+  if (challenges_this_second_ >= cfg_.challenge_ack_limit) {
+    ++counters_.ack_skipped_challenge;
+    return false;
+  }
   ++challenges_this_second_;
   ++stats_.challenge_acks;
   ++counters_.challenge_acks;
   send_ack(now);
+  return true;
 }
 
 void TcpConnection::update_ts_recent(const wire::TcpRepr& seg, uint32_t seg_len, Instant now) {
@@ -221,6 +237,7 @@ void TcpConnection::update_ts_recent(const wire::TcpRepr& seg, uint32_t seg_len,
 void TcpConnection::input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Instant now) {
   // RFC 9293 3.10.7.3, "first": the ACK must acknowledge our SYN.
   if (seg.has(kAck) && (seg.ack <= iss_ || seg.ack > snd_max_)) {
+    ++(seg.ack > snd_max_ ? counters_.unsent_ack : counters_.old_ack);
     if (!seg.has(kRst)) send_segment(seg.ack, 0, kRst, now, false);
     return;
   }

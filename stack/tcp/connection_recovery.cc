@@ -13,6 +13,7 @@ bool TcpConnection::process_ack(const wire::TcpRepr& seg, uint32_t seg_len, Inst
     // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT moves to ESTABLISHED; any
     // other ACK gets <SEQ=SEG.ACK><CTL=RST>.
     if (!(snd_una_ < ack && ack <= snd_max_)) {
+      ++(ack > snd_max_ ? counters_.unsent_ack : counters_.old_ack);
       send_segment(ack, 0, wire::tcp_flag::kRst, now, false);
       return false;
     }
@@ -27,6 +28,7 @@ bool TcpConnection::process_ack(const wire::TcpRepr& seg, uint32_t seg_len, Inst
   // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT];
   // others are dropped with an ACK.
   if (ack > snd_max_ || ack < snd_una_ - std::max<uint32_t>(max_snd_wnd_, 1)) {
+    ++(ack > snd_max_ ? counters_.unsent_ack : counters_.old_ack);
     send_challenge_ack(now);
     return false;
   }

@@ -618,5 +618,65 @@ TEST_F(TcpListenTest, NewSynReopensATimeWaitPair) {
   EXPECT_EQ(now_state(server, b->socket), tcp::TcpState::kEstablished);
 }
 
+TEST_F(TcpListenTest, DropsInsideAConnectionAreCounted) {
+  // What a connection refuses reaches the stack's drop reasons and TcpExt
+  // counters (`shunt stat`), like the drops before demultiplexing.
+  ASSERT_NO_FATAL_FAILURE(listen(8));
+  wire::TcpRepr syn = syn_from(21000, SeqNum(5000));
+  syn.options.timestamps = wire::TcpOptions::Timestamps{1000, 0};
+  raw_send(syn);
+  lan.sim.settle();
+  auto got = take_tcp();
+  ASSERT_EQ(got.size(), 1u);
+  const wire::TcpRepr synack = got[0].hdr;
+  ASSERT_TRUE(synack.options.timestamps);
+  const uint32_t echo = synack.options.timestamps->tsval;
+  auto seg = [&](SeqNum seq, SeqNum ack, uint8_t flags, uint32_t tsval) {
+    wire::TcpRepr r;
+    r.src_port = 21000;
+    r.seq = seq;
+    r.ack = ack;
+    r.flags = flags;
+    r.window = 65535;
+    r.options.timestamps = wire::TcpOptions::Timestamps{tsval, echo};
+    return r;
+  };
+  const SeqNum nxt = SeqNum(5001);
+  const SeqNum una = synack.seq + 1;
+  raw_send(seg(nxt, una, kAck, 1001));  // the handshake completes
+  lan.sim.settle();
+  ASSERT_EQ(server.stats().tcp.PassiveOpens, 1u);
+
+  raw_send(seg(nxt, una, kAck, 900), bytes_of("old"));        // PAWS
+  raw_send(seg(nxt + 200000, una, kAck, 1001), bytes_of("far"));  // beyond the window
+  raw_send(seg(nxt + 10, una, kRst, 1001));                    // RST not at RCV.NXT
+  raw_send(seg(nxt + 10, una, kSyn, 1001));                    // SYN
+  raw_send(seg(nxt, una + 100, kAck, 1001), bytes_of("un"));   // ACK of unsent data
+  raw_send(seg(nxt, una, 0, 1001), bytes_of("noack"));         // no ACK
+  lan.sim.settle();
+  const Stats& st = server.stats();
+  EXPECT_EQ(st.drop_count(DropReason::kTcpPaws), 1u);
+  EXPECT_EQ(st.drop_count(DropReason::kTcpInvalidSequence), 1u);
+  EXPECT_EQ(st.drop_count(DropReason::kTcpRstNotAtRcvNxt), 1u);
+  EXPECT_EQ(st.drop_count(DropReason::kTcpInvalidSyn), 1u);
+  EXPECT_EQ(st.drop_count(DropReason::kTcpAckUnsentData), 1u);
+  EXPECT_EQ(st.drop_count(DropReason::kTcpNoAck), 1u);
+  EXPECT_EQ(st.tcp.PAWSEstab, 1u);
+  EXPECT_EQ(st.tcp.TCPSYNChallenge, 1u);
+  EXPECT_EQ(st.tcp.TCPChallengeACK, 3u);
+  // The ACK for "far" came within invalid_ratelimit of the one for "old".
+  EXPECT_EQ(st.tcp.TCPACKSkippedSeq, 1u);
+  // They are listed with the other counters.
+  bool listed = false;
+  st.for_each([&](std::string_view, std::string_view name, uint64_t v) {
+    if (name == "PAWSEstab" && v == 1) listed = true;
+  });
+  EXPECT_TRUE(listed);
+  auto a = server.accept(listener, lan.now());
+  ASSERT_TRUE(a);
+  EXPECT_EQ(now_state(server, a->socket), tcp::TcpState::kEstablished);
+  EXPECT_EQ(read_all(server, a->socket), "");
+}
+
 }  // namespace
 }  // namespace shunt::testing

@@ -265,5 +265,78 @@ TEST_F(TcpConnTsTest, TsRecentAcrossAHole) {
   EXPECT_EQ(c().ts_recent(), 7001u);
 }
 
+// ==== drops and skipped ACKs, counted (ConnCounters) =======================
+// The Stack adds these to its drop reasons and TcpExt counters
+// (sim TcpListenTest.DropsInsideAConnectionAreCounted).
+
+TEST_F(TcpConnTest, DropsAreCountedByReason) {
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  send(data(irs + 1 + 70000, iss + 1, "far"));  // beyond the window: ACK and drop
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1});
+  send(rst(irs + 1 + 65536));  // a RST beyond it: silently
+  send(rst(irs + 2));          // a RST inside, not at RCV.NXT: challenge ACK
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1});
+  send(syn(irs + 1000));  // a SYN: challenge ACK
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1});
+  send(data(irs + 1, iss + 1, "x").clear_flags(kAck));  // no ACK: dropped
+  send(data(irs + 1, iss + 5, "y"));                    // acknowledges nothing we sent
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1});
+  send(data(irs + 1, iss + 1 - 70000, "z"));  // below SND.UNA - MAX.SND.WND
+  expect_sent({.flags = kAck, .seq = iss + 1, .ack = irs + 1});
+  expect_nothing_sent();
+  const tcp::ConnCounters& cc = c().counters();
+  EXPECT_EQ(cc.bad_seq, 2u);
+  EXPECT_EQ(cc.bad_rst, 1u);
+  EXPECT_EQ(cc.bad_syn, 1u);
+  EXPECT_EQ(cc.no_ack, 1u);
+  EXPECT_EQ(cc.unsent_ack, 1u);
+  EXPECT_EQ(cc.old_ack, 1u);
+  EXPECT_EQ(cc.paws_rejected, 0u);
+  EXPECT_EQ(cc.challenge_acks, 4u);
+  EXPECT_EQ(c().readable(), 0u);
+  EXPECT_EQ(state(), TcpState::kEstablished);
+  // What is accepted is not counted.
+  send(data(irs + 1, iss + 1, "ok"));
+  EXPECT_EQ(c().take_counters().bad_seq, 2u);
+  EXPECT_EQ(c().counters().bad_seq, 0u);
+}
+
+TEST_F(TcpConnTest, AckedRateLimitsCountWhatTheySkip) {
+  cfg.challenge_ack_limit = 1;
+  ASSERT_NO_FATAL_FAILURE(establish_active());
+  advance(10s);
+  send(data(irs + 1 + 70000, iss + 1, "far"));
+  send(data(irs + 1 + 70000, iss + 1, "far"));  // within invalid_ratelimit
+  send(rst(irs + 10));
+  send(rst(irs + 10));  // past challenge_ack_limit
+  EXPECT_EQ(c().counters().bad_seq, 2u);
+  EXPECT_EQ(c().counters().ack_skipped_seq, 1u);      // TcpExt TCPACKSkippedSeq
+  EXPECT_EQ(c().counters().bad_rst, 2u);
+  EXPECT_EQ(c().counters().ack_skipped_challenge, 1u);  // TCPACKSkippedChallenge
+  EXPECT_EQ(c().counters().challenge_acks, 1u);
+}
+
+TEST_F(TcpConnTest, RetransmittedSynInSynReceivedCountsItsSkippedSynAck) {
+  ASSERT_NO_FATAL_FAILURE(open_passive());
+  send(syn());  // our SYN-ACK was lost: it goes again
+  expect_sent({.flags = kSyn | kAck, .seq = iss, .ack = irs + 1});
+  send(syn());  // too soon for another (invalid_ratelimit)
+  expect_nothing_sent();
+  EXPECT_EQ(c().counters().ack_skipped_syn_recv, 1u);  // TcpExt TCPACKSkippedSynRecv
+}
+
+TEST_F(TcpConnTsTest, PawsRejectionsAreCounted) {
+  ASSERT_NO_FATAL_FAILURE(establish_ts());
+  peer_data("new", 5001);
+  expect_sent({.flags = kAck, .ack = irs + 4});
+  send(data(irs + 4, iss + 1, "old").ts(4990, our_tsval()));
+  expect_sent({.flags = kAck, .ack = irs + 4});
+  send(data(irs + 4, iss + 1, "old").ts(4990, our_tsval()));  // its ACK rate-limited
+  expect_nothing_sent();
+  EXPECT_EQ(c().counters().paws_rejected, 2u);    // TcpExt PAWSEstab
+  EXPECT_EQ(c().counters().ack_skipped_paws, 1u);  // TcpExt TCPACKSkippedPAWS
+  EXPECT_EQ(c().counters().bad_seq, 0u);
+}
+
 }  // namespace
 }  // namespace shunt::testing
