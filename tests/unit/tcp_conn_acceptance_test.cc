@@ -1,7 +1,7 @@
 // Which segments are accepted: RFC 5961 at the window edges, and PAWS and
 // RTTM with timestamps (RFC 7323).
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>

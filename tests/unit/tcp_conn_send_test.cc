@@ -1,7 +1,7 @@
 // Sending: delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2), Nagle, TCP_NODELAY,
 // TCP_CORK and MSG_MORE (RFC 9293 3.7.4), and the sender's override timeout.
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>
