@@ -3,7 +3,7 @@
 #pragma once
 
 #include <algorithm>
-#include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -46,7 +46,9 @@ struct TcpSocket {
   bool listening = false;
   uint32_t backlog = 0;
   std::unordered_map<tcp::TcpConnection*, std::unique_ptr<tcp::TcpConnection>> children;
-  std::deque<tcp::TcpConnection*> accept_queue;
+  // A list, not a deque: an empty std::deque still allocates ~600 bytes,
+  // and every accepted or connected socket is a TcpSocket too.
+  std::list<tcp::TcpConnection*> accept_queue;
   uint32_t syn_queue = 0;
 
   // The connection once connect() or accept() made one.
