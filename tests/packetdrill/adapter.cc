@@ -26,6 +26,16 @@ int fail_errno(int e) {
   return -1;
 }
 
+// Linux copies from and to user memory and fails with EFAULT on a bad
+// pointer; the adapter can only tell a null one.
+static bool bad_iov(const iovec* iov, int iovcnt) {
+  if (iovcnt > 0 && iov == nullptr) return true;
+  for (int i = 0; i < iovcnt; ++i) {
+    if (iov[i].iov_base == nullptr && iov[i].iov_len > 0) return true;
+  }
+  return false;
+}
+
 Adapter::Adapter(const Settings& s) : engine_(s) {
   engine_.on_change = [this](SocketId id) {
     for (auto& [fd, e] : fds_) {
@@ -168,6 +178,7 @@ ssize_t Adapter::stream_recv(std::unique_lock<std::mutex>& lk, FdEntry& e, const
   const SocketId id = e.id;
   const bool nonblock = e.nonblock || (flags & MSG_DONTWAIT) != 0;
   const uint32_t rflags = (flags & MSG_PEEK) ? msg_flag::kPeek : 0;
+  if (bad_iov(iov, iovcnt)) return fail_errno(EFAULT);
   size_t total = 0;
   for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
   std::vector<uint8_t> buf(total);
@@ -221,6 +232,7 @@ ssize_t Adapter::stream_send(std::unique_lock<std::mutex>& lk, FdEntry& e, const
   Stack& st = engine_.stack();
   const SocketId id = e.id;
   const bool nonblock = e.nonblock || (flags & MSG_DONTWAIT) != 0;
+  if (bad_iov(iov, iovcnt)) return fail_errno(EFAULT);
   size_t total = 0;
   for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
   size_t sent = 0;
@@ -274,6 +286,7 @@ ssize_t Adapter::recvmsg(int fd, msghdr* msg, int flags) {
     return stream_recv(lk, *e, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
   }
   // UDP: one datagram.
+  if (bad_iov(msg->msg_iov, static_cast<int>(msg->msg_iovlen))) return fail_errno(EFAULT);
   size_t total = 0;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
   std::vector<uint8_t> buf(total);
@@ -314,6 +327,7 @@ ssize_t Adapter::sendmsg(int fd, const msghdr* msg, int flags) {
   if (e->type == SOCK_STREAM) {
     return stream_send(lk, *e, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
   }
+  if (bad_iov(msg->msg_iov, static_cast<int>(msg->msg_iovlen))) return fail_errno(EFAULT);
   std::vector<uint8_t> data;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) {
     const auto* b = static_cast<const uint8_t*>(msg->msg_iov[i].iov_base);
@@ -373,6 +387,45 @@ int Adapter::shutdown(int fd, int how) {
   auto r = engine_.stack().shutdown(e->id, how != SHUT_WR, how != SHUT_RD, engine_.now());
   engine_.settle();
   return r ? 0 : fail(r.error());
+}
+
+ssize_t Adapter::splice(int fd_in, int fd_out, size_t len) {
+  // A pipe end is a kernel descriptor, the socket one of ours: copy
+  // through a buffer (Linux moves pages; the bytes are the same).
+  std::vector<uint8_t> buf(std::min<size_t>(len, 1 << 20));
+  if (owns(fd_in) && !owns(fd_out)) {
+    iovec iov{buf.data(), buf.size()};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    ssize_t n = recvmsg(fd_in, &m, 0);
+    if (n <= 0) return n;
+    return ::write(fd_out, buf.data(), static_cast<size_t>(n));
+  }
+  if (!owns(fd_in) && owns(fd_out)) {
+    ssize_t n = ::read(fd_in, buf.data(), buf.size());
+    if (n <= 0) return n;
+    iovec iov{buf.data(), static_cast<size_t>(n)};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    return sendmsg(fd_out, &m, 0);
+  }
+  return fail_errno(EINVAL);
+}
+
+ssize_t Adapter::sendfile(int out_fd, int in_fd, off_t* offset, size_t count) {
+  std::vector<uint8_t> buf(std::min<size_t>(count, 1 << 20));
+  ssize_t n = offset != nullptr ? ::pread(in_fd, buf.data(), buf.size(), *offset)
+                                : ::read(in_fd, buf.data(), buf.size());
+  if (n <= 0) return n;
+  iovec iov{buf.data(), static_cast<size_t>(n)};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  ssize_t sent = sendmsg(out_fd, &m, 0);
+  if (sent > 0 && offset != nullptr) *offset += sent;
+  return sent;
 }
 
 int Adapter::netdev_send(const void* buf, size_t count) {

@@ -65,6 +65,11 @@ class Adapter {
   int epoll_create(int size);
   int epoll_ctl(int epfd, int op, int fd, epoll_event* ev);
   int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms);
+  // One end a kernel pipe, the other an adapter socket (copied through a
+  // buffer), and sendfile from a kernel file (packetdrill calls the
+  // kernel's sendfile: entry.cc's shim brings it here).
+  ssize_t splice(int fd_in, int fd_out, size_t len);
+  ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count);
 
   int netdev_send(const void* buf, size_t count);
   int netdev_receive(void* buf, size_t* count, long long* time_usecs);

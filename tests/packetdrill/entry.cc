@@ -17,12 +17,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "packetdrill.h"
 #include "tests/packetdrill/adapter.h"
@@ -165,10 +167,13 @@ void fill(packetdrill_interface* ifc, Adapter* a) {
     return A(u).epoll_wait(ep, ev, max, t);
   };
   ifc->pipe = [](void*, int p[2]) { return ::pipe(p); };
-  ifc->splice = [](void*, int, loff_t*, int, loff_t*, size_t, unsigned int) {
-    // splice(2) needs a pipe and a kernel socket on the same side: the
-    // adapter's sockets are not kernel files.
-    return static_cast<int>(fail_errno(EINVAL));
+  ifc->splice = [](void* u, int in, loff_t* in_off, int out, loff_t* out_off, size_t len,
+                   unsigned int) {
+    // Offsets only apply to files; packetdrill passes them even when null
+    // in the script.
+    (void)in_off;
+    (void)out_off;
+    return static_cast<int>(A(u).splice(in, out, len));
   };
 }
 
@@ -201,14 +206,39 @@ __attribute__((visibility("default"))) int getsockopt(int fd, int level, int nam
     if (level == IPPROTO_TCP && name == TCP_INFO) return g_adapter->tcp_info(fd, val, len);
     // Linux gives an empty TCP_CC_INFO for congestion controls without a
     // get_info (reno, cubic); shunt has no sk_meminfo to give.
-    if ((level == IPPROTO_TCP && name == TCP_CC_INFO) ||
-        (level == SOL_SOCKET && name == SO_MEMINFO)) {
+    if (level == IPPROTO_TCP && name == TCP_CC_INFO) {
       if (len != nullptr) *len = 0;
+      return 0;
+    }
+    // packetdrill insists on the whole SK_MEMINFO_* array (code.c); shunt
+    // keeps no such accounting, so every field reads 0. No script of
+    // tests/tcp reads one.
+    if (level == SOL_SOCKET && name == SO_MEMINFO) {
+      if (val == nullptr || len == nullptr) return fail_errno(EFAULT);
+      std::memset(val, 0, *len);
       return 0;
     }
     return g_adapter->getsockopt(fd, level, name, val, len);
   }
   return real(fd, level, name, val, len);
+}
+
+// sendfile(2) from a kernel file to an adapter socket (packetdrill calls
+// the kernel's, run_system_call.c).
+__attribute__((visibility("default"))) ssize_t sendfile(int out_fd, int in_fd, off_t* offset,
+                                                        size_t count) {
+  using namespace shunt::packetdrill;
+  using Real = ssize_t (*)(int, int, off_t*, size_t);
+  static Real real = reinterpret_cast<Real>(dlsym(RTLD_NEXT, "sendfile"));
+  if (out_fd >= kFirstFd && g_adapter != nullptr && g_adapter->owns(out_fd)) {
+    return g_adapter->sendfile(out_fd, in_fd, offset, count);
+  }
+  return real(out_fd, in_fd, offset, count);
+}
+
+__attribute__((visibility("default"))) ssize_t sendfile64(int out_fd, int in_fd, off_t* offset,
+                                                          size_t count) {
+  return sendfile(out_fd, in_fd, offset, count);
 }
 
 // The end-of-script shim (see the top of this file).
