@@ -14,6 +14,8 @@ constexpr Instant kStart = instant_from_ns(int64_t{1000} * 1'000'000'000);
 // How long (real time) a blocked call waits for another thread to drive the
 // clock before it advances the clock itself.
 constexpr auto kIdleBeforeSelfAdvance = std::chrono::milliseconds(100);
+// Rounds of that with nothing pending before a blocked call gives up.
+constexpr int kIdleRoundsBeforeGivingUp = 20;
 // How long (real time) time waits for blocked calls to look at a new state.
 constexpr auto kSyncLimit = std::chrono::seconds(2);
 
@@ -56,7 +58,7 @@ Stack& Engine::stack() {
   return *stack_;
 }
 
-void Engine::settle() {
+void Engine::settle(bool wakeup) {
   if (!stack_) return;
   std::vector<PacketBuffer> rx;
   for (int round = 0; round < 64; ++round) {
@@ -67,7 +69,7 @@ void Engine::settle() {
   stack_->poll(now_);
   changes_.clear();
   stack_->take_ready_changes(changes_);
-  if (on_change) {
+  if (on_change && wakeup) {
     for (SocketId s : changes_) on_change(s);
   }
   ++generation_;
@@ -76,7 +78,7 @@ void Engine::settle() {
 
 void Engine::step_to(Instant t) {
   if (t > now_) now_ = t;
-  settle();
+  settle(true);
 }
 
 void Engine::sync_waiters(std::unique_lock<std::mutex>& lk) {
@@ -119,7 +121,7 @@ int64_t Engine::wall_usecs(std::unique_lock<std::mutex>& lk) {
 bool Engine::inject(Bytes ip) {
   start();
   if (!link_->inject(ip)) return false;
-  settle();
+  settle(true);
   return true;
 }
 
@@ -140,6 +142,7 @@ bool Engine::wait(std::unique_lock<std::mutex>& lk, const std::function<bool()>&
   const uint64_t me = ++next_waiter_;
   waiters_[me] = generation_;
   bool ok = false;
+  int idle_rounds = 0;
   while (true) {
     if (ready()) {
       ok = true;
@@ -151,11 +154,22 @@ bool Engine::wait(std::unique_lock<std::mutex>& lk, const std::function<bool()>&
     const uint64_t seen = generation_;
     const uint64_t activity = activity_;
     bool moved = changed_.wait_for(lk, kIdleBeforeSelfAdvance, [&] { return generation_ != seen; });
-    if (!moved && activity_ == activity) {
+    if (moved || activity_ != activity) {
+      idle_rounds = 0;
+    } else {
       // Nobody drives the clock: packetdrill's main thread waits for this
       // call. Move to the next thing that can happen.
       Instant next = std::min(stack_ ? stack_->next_deadline() : kNever, until);
-      if (next != kNever) step_to(std::max(next, now_ + Duration(1)));
+      if (next != kNever) {
+        step_to(std::max(next, now_ + Duration(1)));
+      } else if (++idle_rounds == kIdleRoundsBeforeGivingUp) {
+        // No timer, no other thread: nothing can ever end this call (the
+        // kernel would hang here; a test should fail instead).
+        std::fprintf(stderr,
+                     "packetdrill adapter: a blocking call can never return (no timer pending, "
+                     "nothing else running); failing it\n");
+        break;
+      }
     }
   }
   waiters_.erase(me);

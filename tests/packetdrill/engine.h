@@ -51,9 +51,12 @@ class Engine {
 
   // After a socket call or an injected packet: deliver what the link
   // queued for the stack (ARP replies, injected packets), run due timers
-  // and report the sockets whose readiness may have changed.
-  void settle();
-  // Called for each socket whose readiness may have changed (epoll).
+  // and, for `wakeup`, report the sockets whose readiness may have changed.
+  // Only the packet path and timers wake (Linux's sk_data_ready,
+  // sk_write_space, sk_state_change); the application's own calls do not,
+  // so a read does not fire an EPOLLET registration again.
+  void settle(bool wakeup = false);
+  // Called for each socket a wake-up reached (epoll).
   std::function<void(SocketId)> on_change;
 
   // usleep(): moves the clock forward by `d`.
