@@ -327,6 +327,12 @@ class TcpConnection {
   uint32_t probes_ = 0;
   // RTT measurement without timestamps (Karn): one timed segment at a time.
   std::optional<std::pair<SeqNum, Instant>> rtt_probe_;
+  // Whether cwnd is being used (RFC 7661; Linux tcp_cwnd_validate): the
+  // most bytes in flight since the window that ends at cwnd_usage_seq_,
+  // and whether sending was cwnd-limited then. Set in output().
+  uint32_t max_flight_ = 0;
+  std::optional<SeqNum> cwnd_usage_seq_;
+  bool cwnd_limited_ = false;
 
   // Timers (kNever when off).
   Instant rto_at_ = kNever;

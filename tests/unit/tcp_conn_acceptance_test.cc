@@ -232,8 +232,9 @@ TEST_F(TcpConnTsTest, RttmFromTheEcho) {
   send(ack(irs + 1, iss + 11).ts(peer_ts + 1, echoed));
   EXPECT_EQ(c().info(now).rtt, 95ms);
   EXPECT_EQ(c().info(now).rttvar, 47500us);
-  // RFC 6298 2.4: RTO = SRTT + 4 * RTTVAR = 285 ms.
-  EXPECT_EQ(c().info(now).rto, 285ms);
+  // RFC 6298 2.4 with Linux's floor on the variance term: RTO = SRTT +
+  // max(4 * RTTVAR, 200 ms) = 95 + 200 ms.
+  EXPECT_EQ(c().info(now).rto, 295ms);
 }
 
 TEST_F(TcpConnTsTest, TsRecentFollowsTheDelayedAckRule) {
