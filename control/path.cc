@@ -15,7 +15,7 @@ namespace shunt::control {
 
 std::string control_dir() {
   // secure_getenv: a setuid process must not be steered to another
-  // directory (it gets no stack anyway, design.md 6).
+  // directory (it gets no stack anyway, docs/design.md 6).
   if (const char* d = secure_getenv("SHUNT_CONTROL_DIR"); d != nullptr && *d != '\0') return d;
   if (const char* x = secure_getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != '\0') {
     return std::string(x) + "/shunt";

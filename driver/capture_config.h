@@ -16,7 +16,7 @@
 //   of a preloaded program tree (a forking server) writes its own file:
 //   SHUNT_PCAP=/tmp/shunt-%p.pcap.
 // - The file is created (or truncated) at once; a path that cannot be
-//   written is a configuration error (design.md section 9): the error is one
+//   written is a configuration error (docs/design.md section 9): the error is one
 //   line naming the setting, the file and the reason, and the caller stops.
 //   The device passed in is destroyed in that case.
 // - The capture wraps the device itself, so it records what crossed the
@@ -26,7 +26,7 @@
 //   CLOCK_MONOTONIC (the runtime's and StackRunner's time line) and the
 //   offset to CLOCK_REALTIME is read once, here.
 // - The environment is read with secure_getenv(3): a setuid program ignores
-//   SHUNT_PCAP (design.md section 6).
+//   SHUNT_PCAP (docs/design.md section 6).
 #pragma once
 
 #include <memory>

@@ -12,7 +12,7 @@
 //   to the interface's unicast filter (PACKET_ADD_MEMBERSHIP with
 //   PACKET_MR_UNICAST) so that a NIC accepts it without going promiscuous.
 //   Either way the kernel must not own the stack's IP on this interface
-//   (design.md section 8): it would answer the stack's peers itself.
+//   (docs/design.md section 8): it would answer the stack's peers itself.
 // - Our own transmissions are not read back: PACKET_IGNORE_OUTGOING (Linux
 //   4.20) drops them in the kernel, and frames marked PACKET_OUTGOING in
 //   sll_pkttype are also skipped if the option is missing.
@@ -40,7 +40,7 @@
 //   (TP_STATUS_VLAN_VALID) belong to a VLAN the stack does not serve; they
 //   are dropped and counted.
 // - Not thread-safe: like the BufferPool its receive buffers come from, a
-//   device is used under its stack's lock (design.md section 3).
+//   device is used under its stack's lock (docs/design.md section 3).
 #pragma once
 
 #include <array>

@@ -2,7 +2,7 @@
 // decorator around one) in the calling thread, in real time. It is the
 // small event loop of the kernel-interop tests, the device benchmarks and
 // tools that embed a stack directly; the preload runtime has its own stack
-// thread and lock (design.md section 3).
+// thread and lock (docs/design.md section 3).
 //
 //   StackRunner run(stack, device);
 //   SocketId s = *stack.udp_open();

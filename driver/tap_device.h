@@ -6,7 +6,7 @@
 // The kernel side of the TAP is an ordinary interface ("host side"): give it
 // an address in the stack's subnet (Netlink::add_address) and bring it up.
 // The stack uses its own MAC and IP on the same segment; the kernel's
-// address must differ from the stack's (design.md section 8).
+// address must differ from the stack's (docs/design.md section 8).
 //
 // - open() creates the interface, attaches to an existing one, or either
 //   (TapOptions::mode). A TAP that open() created goes away when the device is
@@ -19,9 +19,9 @@
 //   being torn down, ...) is dropped and counted (stats().tx_dropped, with
 //   last_tx_error()); nothing here blocks or throws.
 // - Not thread-safe: like the BufferPool its receive buffers come from, a
-//   device is used under its stack's lock (design.md section 3).
+//   device is used under its stack's lock (docs/design.md section 3).
 //
-// Offloads (design.md section 8, planned): with IFF_VNET_HDR every frame in
+// Offloads (docs/design.md section 8, planned): with IFF_VNET_HDR every frame in
 // both directions is preceded by a struct virtio_net_hdr (TUNSETVNETHDRSZ)
 // that carries GSO type/size and the checksum start/offset; TUNSETOFFLOAD
 // then lets the kernel hand over 64 KiB TSO/GSO frames and partial

@@ -1,5 +1,5 @@
 // Fault rules and capture filters from arbitrary text, and the rules applied
-// to arbitrary frames (design.md section 10.6).
+// to arbitrary frames (docs/design.md section 10.6).
 //
 // The input is TEXT, optionally followed by a NUL byte and FRAME bytes.
 // TEXT is parsed as a rule set (SHUNT_FAULTS), a single rule and a capture

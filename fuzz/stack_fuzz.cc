@@ -1,4 +1,4 @@
-// Feeds arbitrary bytes to a Stack's frame input (design.md section 10.6).
+// Feeds arbitrary bytes to a Stack's frame input (docs/design.md section 10.6).
 //
 // The input is split into frames: each frame is a 2-byte big-endian length
 // followed by that many bytes; a trailing partial frame takes the rest.

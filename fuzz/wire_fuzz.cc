@@ -1,4 +1,4 @@
-// Parses arbitrary bytes as every wire format (design.md section 10.6).
+// Parses arbitrary bytes as every wire format (docs/design.md section 10.6).
 //
 // Each format is parsed with checksum verification off and on. Every
 // successful parse is emitted again and the emitted bytes parsed again

@@ -23,7 +23,7 @@ inline int fail(Error e) { return fail(to_errno(e)); }
 inline Duration call_timeout(Duration opt) { return opt == Duration::zero() ? Duration(-1) : opt; }
 
 // Replaces a stack socket by a kernel socket on the same fd number
-// (design.md 6: loopback and real IPv6 go to the kernel). Replays the
+// (docs/design.md 6: loopback and real IPv6 go to the kernel). Replays the
 // recorded options and the bind. Lock held; returns 0 or -1/errno.
 int handover(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf);
 

@@ -1,4 +1,4 @@
-// The one place where a stack Error becomes an errno (design.md 9).
+// The one place where a stack Error becomes an errno (docs/design.md 9).
 #pragma once
 
 #include <cerrno>

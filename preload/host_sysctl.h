@@ -1,5 +1,5 @@
 // The host's sysctls that shape socket defaults, read once when the stack
-// starts (design.md: preload/ may read them and pass them to the stack as
+// starts (docs/design.md: preload/ may read them and pass them to the stack as
 // configuration).
 #pragma once
 

@@ -1,7 +1,7 @@
 // Interposed process exit: _exit and _Exit. exit() and a return from main
 // reach Runtime::exit_sockets through atexit; these skip atexit handlers,
 // yet the kernel still closes a dying process's sockets (FIN or RST to the
-// peer), so they close the stack's sockets first (design.md 7).
+// peer), so they close the stack's sockets first (docs/design.md 7).
 #include <cstdlib>
 #include <unistd.h>
 

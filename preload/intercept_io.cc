@@ -675,7 +675,7 @@ SHUNT_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
 }
 
 // sendfile with a stack socket as the destination: read the file and send
-// (design.md / issue 5: emulated). A stack socket as the source is EINVAL,
+// (docs/design.md / issue 5: emulated). A stack socket as the source is EINVAL,
 // as for any socket on Linux.
 static ssize_t do_sendfile(int out_fd, int in_fd, off_t* offset, size_t count, bool is64) {
   Runtime& rt = Runtime::get();

@@ -1,5 +1,5 @@
 // Readiness over mixed kernel and stack fds: poll, ppoll, select,
-// pselect, epoll (design.md 5). Stack readiness is computed directly; the
+// pselect, epoll (docs/design.md 5). Stack readiness is computed directly; the
 // kernel is only asked to sleep, on the kernel fds plus the placeholders.
 #include <poll.h>
 #include <sys/epoll.h>

@@ -30,7 +30,7 @@ bool is_loopback(const ParsedAddr& a) {
   return (a.kind == AddrKind::kV4 || a.kind == AddrKind::kV4Mapped) && a.ep.addr.is_loopback();
 }
 
-// Does this address need the kernel (design.md 6)?
+// Does this address need the kernel (docs/design.md 6)?
 bool needs_kernel(const SocketFile* sf, const ParsedAddr& a) {
   if (a.kind == AddrKind::kV6) return true;
   if (sf->domain == AF_INET6 && sf->v6only) return true;
@@ -630,7 +630,7 @@ static int do_dup3(int oldfd, int newfd, int flags, bool is_dup2) {
   if (oldfd == newfd) return is_dup2 ? libc().dup2(oldfd, newfd) : fail(EINVAL);
   int r = is_dup2 ? libc().dup2(oldfd, newfd) : libc().dup3(oldfd, newfd, flags);
   if (r < 0) return -1;
-  // newfd was closed by dup2: drop its mapping first (design.md 4).
+  // newfd was closed by dup2: drop its mapping first (docs/design.md 4).
   if (SocketFile* old = rt.lookup(newfd)) close_stack_fd(rt, old, newfd);
   if (SocketFile* sf = rt.lookup(oldfd)) rt.add_fd(sf, newfd);
   return r;

@@ -77,7 +77,7 @@ Runtime& Runtime::get() {
 
 Runtime::Runtime() {
   if (getauxval(AT_SECURE) != 0) {
-    // design.md 6: setuid / secure-execution processes get pure passthrough.
+    // docs/design.md 6: setuid / secure-execution processes get pure passthrough.
     passthrough_ = true;
     return;
   }

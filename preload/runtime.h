@@ -1,6 +1,6 @@
 // The preload runtime: one Stack per process behind one mutex, a device, a
 // stack thread that waits on the device and the next deadline, and the fd
-// table that maps placeholder fds to stack sockets (design.md 3-5).
+// table that maps placeholder fds to stack sockets (docs/design.md 3-5).
 //
 // Nothing starts until the first AF_INET socket: a program that never
 // opens one pays one table lookup per intercepted call.
@@ -91,7 +91,7 @@ struct SocketFile {
   std::vector<int> fds;  // the fds (placeholder eventfd and its dups) that refer to it
   // Who waits for what: blocking calls and poll()/select() in progress,
   // and epoll registrations. The placeholder is signalled when the socket
-  // is ready for something someone waits for (design.md 5).
+  // is ready for something someone waits for (docs/design.md 5).
   uint32_t read_waiters = 0;
   uint32_t bytes_waiters = 0;  // blocking receives that hold part of their SO_RCVLOWAT target
   uint32_t write_waiters = 0;
@@ -101,7 +101,7 @@ struct SocketFile {
   bool signaled = false;
   uint32_t last_ready = 0;
   bool inert = false;  // inherited across fork by a process that does not own the stack
-  // What a handover to a kernel socket must replay (design.md 6).
+  // What a handover to a kernel socket must replay (docs/design.md 6).
   std::vector<RecordedOpt> options;
   std::optional<Endpoint> bound;
 };
@@ -180,7 +180,7 @@ class Runtime {
   bool owns_stack() const { return owns_stack_; }
   bool started() const { return started_; }
 
-  // epoll shadow registrations of stack fds (design.md 5), lock held.
+  // epoll shadow registrations of stack fds (docs/design.md 5), lock held.
   struct EpollReg {
     uint32_t events = 0;     // what the application asked for
     uint64_t data = 0;       // the application's epoll_data

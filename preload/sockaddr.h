@@ -1,5 +1,5 @@
 // sockaddr <-> Endpoint, for AF_INET and dual-stack AF_INET6 sockets
-// (v4-mapped ::ffff:a.b.c.d, design.md 6).
+// (v4-mapped ::ffff:a.b.c.d, docs/design.md 6).
 #pragma once
 
 #include <netinet/in.h>

@@ -19,7 +19,7 @@
 // owned by the host's kernel (and IPv6 is off on the host-side interfaces),
 // so the host never answers for a stack: a kernel that owns a stack's
 // address on the stack's interface answers its peers' SYNs with RSTs and
-// its ARP requests itself (design.md section 8).
+// its ARP requests itself (docs/design.md section 8).
 //
 // `up` is idempotent: it creates what is missing and re-applies the
 // settings of what exists. `down` removes everything `up` made (and only

@@ -2,7 +2,7 @@
 // path does no malloc per packet (tests/unit/buffer_pool_test.cc counts).
 //
 // Not thread-safe: a pool belongs to one stack and is used under that
-// stack's lock (design.md section 3). Buffers may move between stacks that
+// stack's lock (docs/design.md section 3). Buffers may move between stacks that
 // share a pool in one thread (the simulation does this).
 #pragma once
 

@@ -1,7 +1,7 @@
 // Stack: one network interface's worth of protocol engine (Ethernet, ARP,
 // IPv4, ICMP, UDP; TCP joins in issue 3).
 //
-// Pure and deterministic (design.md section 2): time is an argument, frames
+// Pure and deterministic (docs/design.md section 2): time is an argument, frames
 // come in through receive() and leave through the NetDevice given at
 // construction, timers are deadlines that poll() runs. No syscalls, no
 // threads, no globals: a test can wire several Stacks together.

@@ -134,6 +134,7 @@ inline constexpr ConnEvents kClosed = 1u << 2;
 
 class TcpConnection {
  public:
+  // `cfg` and `pool` are kept by reference and must outlive the connection.
   TcpConnection(const TcpConfig& cfg, BufferPool& pool, const FourTuple& tuple,
                 const ConnOptions& opts, uint32_t mtu, uint64_t ts_offset, Instant now);
   ~TcpConnection();
@@ -296,7 +297,9 @@ class TcpConnection {
   void cleanup_rbuf(Instant now);
   Duration keepalive_idle() const;
 
-  TcpConfig cfg_;
+  // The stack's settings, shared by all its connections (a copy per
+  // connection was 184 bytes of every idle connection); they must outlive it.
+  const TcpConfig& cfg_;
   BufferPool& pool_;
   FourTuple tuple_;
   ConnOptions opts_;
@@ -356,6 +359,12 @@ class TcpConnection {
   uint32_t probes_ = 0;
   // RTT measurement without timestamps (Karn): one timed segment at a time.
   std::optional<std::pair<SeqNum, Instant>> rtt_probe_;
+  // Whether cwnd is being used (RFC 7661; Linux tcp_cwnd_validate): the
+  // most bytes in flight since the window that ends at cwnd_usage_seq_,
+  // and whether sending was cwnd-limited then. Set in output().
+  uint32_t max_flight_ = 0;
+  std::optional<SeqNum> cwnd_usage_seq_;
+  bool cwnd_limited_ = false;
 
   // Timers (kNever when off).
   Instant rto_at_ = kNever;

@@ -281,7 +281,9 @@ void TcpConnection::input_syn_sent(const wire::TcpRepr& seg, Bytes payload, Inst
     snd_wl1_ = seg.seq;
     snd_wl2_ = seg.ack;
     set_state(TcpState::kEstablished);
-    last_ack_recv_ = now;
+    // Linux tcp_finish_connect: the SYN-ACK counts as the last data
+    // received (TCP_INFO's last_data_recv, the keepalive idle time).
+    last_ack_recv_ = last_data_recv_ = now;
     quickacks_ = 16;
     if (opts_.keepalive) keepalive_at_ = now + keepalive_idle();
     // RFC 9293 3.10.7.3: "If there are other controls or text in the

@@ -184,9 +184,18 @@ void TcpConnection::output(Instant now) {
   }
   while (send_one(now)) {
   }
+  const SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_.size());
+  // Linux tcp_cwnd_validate: remember the most in flight over the last
+  // window and whether data waited for cwnd (tcp_is_cwnd_limited reads it).
+  const bool cwnd_limited = snd_nxt_ < data_end && in_flight() + current_mss() > cc_->cwnd();
+  if (!cwnd_usage_seq_ || snd_una_ >= *cwnd_usage_seq_ || cwnd_limited ||
+      in_flight() > max_flight_) {
+    max_flight_ = in_flight();
+    cwnd_usage_seq_ = snd_nxt_;
+    cwnd_limited_ = cwnd_limited;
+  }
   // RFC 9293 3.8.6.1: data waits behind a window too small to use and
   // nothing is in flight to bring an ACK: the persist timer probes.
-  const SeqNum data_end = snd_una_ + static_cast<uint32_t>(snd_.size());
   const bool waiting = snd_nxt_ < data_end || fin_ready();
   if (waiting && snd_una_ == snd_max_ && rto_at_ == kNever) {
     if (persist_at_ == kNever) {

@@ -138,8 +138,12 @@ void TcpConnection::on_new_ack(SeqNum ack, const wire::TcpRepr& seg, Instant now
     s.bytes_acked = acked;
     s.rtt = sample;
     s.bytes_in_flight = flight_before;
-    // Not using the window: the application had nothing more to send.
-    s.app_limited = snd_.size() <= static_cast<uint32_t>(snd_max_ - snd_una_) && flight_before < cc_->cwnd() / 2;
+    // Not using the window (RFC 7661 "rate-limited"), as Linux's
+    // tcp_is_cwnd_limited decides: cwnd grows if sending was cwnd-limited
+    // over the last window or, in slow start, while cwnd is below twice the
+    // most that was in flight (so it can reach what an ACK clock doubles).
+    const bool cwnd_used = cwnd_limited_ || (cc_->in_slow_start() && cc_->cwnd() < 2 * max_flight_);
+    s.app_limited = !cwnd_used;
     cc_->on_ack(s);
   }
 

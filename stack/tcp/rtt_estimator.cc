@@ -46,12 +46,15 @@ Duration RttEstimator::base_rto() const {
   // RFC 6298 (2.1): until a sample arrives, RTO is the initial value.
   Duration rto = cfg_.initial_rto;
   if (has_sample_) {
-    // RFC 6298 (2.2)/(2.3): RTO <- SRTT + max(G, K*RTTVAR).
-    rto = srtt_ + std::max(kGranularity, kK * rttvar_);
+    // RFC 6298 (2.2)/(2.3): RTO <- SRTT + max(G, K*RTTVAR), with the (2.4)
+    // floor on the variance term as Linux has it (tcp_rtt_estimator keeps
+    // its rttvar at least tcp_rto_min: RTO = SRTT + max(4*mdev, 200 ms)),
+    // not on the whole RTO: a short-RTT path gets SRTT + 200 ms. RFC 6298
+    // leaves the floor's form open ("SHOULD be rounded up to 1 second");
+    // Linux's packetdrill scripts expect its choice (issue 14).
+    rto = srtt_ + std::max({kGranularity, kK * rttvar_, cfg_.min_rto});
   }
-  // RFC 6298 (2.4) floor, with Linux's 200 ms instead of 1 s. (Linux itself
-  // floors the variance term instead, RTO = SRTT + max(4*mdev, rto_min); we
-  // floor the whole RTO as the RFC does.) (2.5): the ceiling.
+  // (2.5): the ceiling; the floor again for the initial RTO.
   return std::clamp(rto, cfg_.min_rto, cfg_.max_rto);
 }
 

@@ -16,7 +16,7 @@
 // per MSS-sized segment; a 64 KiB GSO segment spans at most five blocks).
 //
 // Pure: no syscalls, no clock, no globals. Not thread-safe (used under the
-// stack lock, design.md section 3).
+// stack lock, docs/design.md section 3).
 #pragma once
 
 #include <cstddef>

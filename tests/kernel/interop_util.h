@@ -16,7 +16,7 @@
 //   owns 198.18.0.1. Frames the stack writes arrive on that netdev; what the
 //   kernel sends out of it is read from the fd.
 // - kPacket: a veth pair; the stack's end (no address: the kernel must not
-//   own the stack's IP on the stack's interface, design.md section 8) is
+//   own the stack's IP on the stack's interface, docs/design.md section 8) is
 //   read with AF_PACKET, the peer end holds 198.18.0.1.
 // The kernel side is used with plain sockets from threads that setns(2)
 // into the peer namespace, and with `ip netns exec` for ping and nft.
@@ -563,7 +563,7 @@ class Topology {
   }
 
   // nftables rules dropping `percent`% of the frames on the peer interface,
-  // in both directions (netdev ingress and egress hooks; design.md section
+  // in both directions (netdev ingress and egress hooks; docs/design.md section
   // 8: this kernel has no netem).
   //
   // Build the topology with peer_bridge = true: a drop at the egress hook

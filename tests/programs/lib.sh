@@ -2,7 +2,7 @@
 #
 # Each test runs in a network namespace of its own: a TAP device shunt0
 # whose kernel side is 198.18.0.1/24 (the kernel peer) and the stack at
-# 198.18.0.2 (design.md 8). Only 198.18.0.0/15 is used, and everything the
+# 198.18.0.2 (docs/design.md 8). Only 198.18.0.0/15 is used, and everything the
 # test made is removed on exit, failure included.
 set -euo pipefail
 

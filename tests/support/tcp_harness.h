@@ -1,4 +1,4 @@
-// State-machine test harness for one TcpConnection (design.md section 10,
+// State-machine test harness for one TcpConnection (docs/design.md section 10,
 // layer 2): segment in, segments out, a manual clock.
 //
 // The harness plays the peer 198.18.0.2:80 against our connection

@@ -1,7 +1,7 @@
 // Which segments are accepted: RFC 5961 at the window edges, and PAWS and
 // RTTM with timestamps (RFC 7323).
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -232,8 +232,9 @@ TEST_F(TcpConnTsTest, RttmFromTheEcho) {
   send(ack(irs + 1, iss + 11).ts(peer_ts + 1, echoed));
   EXPECT_EQ(c().info(now).rtt, 95ms);
   EXPECT_EQ(c().info(now).rttvar, 47500us);
-  // RFC 6298 2.4: RTO = SRTT + 4 * RTTVAR = 285 ms.
-  EXPECT_EQ(c().info(now).rto, 285ms);
+  // RFC 6298 2.4 with Linux's floor on the variance term: RTO = SRTT +
+  // max(4 * RTTVAR, 200 ms) = 95 + 200 ms.
+  EXPECT_EQ(c().info(now).rto, 295ms);
 }
 
 TEST_F(TcpConnTsTest, TsRecentFollowsTheDelayedAckRule) {

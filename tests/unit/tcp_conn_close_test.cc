@@ -1,7 +1,7 @@
 // Closing: TIME-WAIT and FIN-WAIT-2 timers, RST on unread data, SO_LINGER
 // 0, half-close (RFC 9293 3.6).
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>

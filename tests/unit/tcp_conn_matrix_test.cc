@@ -1,7 +1,7 @@
 // The state-by-event matrix (RFC 9293 3.10.7): every state meets SYN, ACK,
 // RST, FIN and data.
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,7 +1,7 @@
 // Opening a connection: the handshake both ways, simultaneous open, and
 // the options of the SYN (RFC 9293 3.5, RFC 6691, RFC 7323, RFC 2018).
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,7 +1,7 @@
 // Receiving: window updates on reading (RFC 9293 3.8.6.2.2), zero windows,
 // FINs beyond holes, trimming, sequence wrap.
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>

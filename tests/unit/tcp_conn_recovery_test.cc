@@ -1,7 +1,7 @@
 // Loss recovery: fast retransmit, limited transmit, NewReno and SACK
 // recovery (RFC 5681, 6582, 6675, 3042).
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,7 +1,7 @@
 // Sending: delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2), Nagle, TCP_NODELAY,
 // TCP_CORK and MSG_MORE (RFC 9293 3.7.4), and the sender's override timeout.
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -193,7 +193,9 @@ TEST_F(TcpConnTest, SmallWindowIsUsedAfterTheOverrideTimeout) {
   send(ack(irs + 1, iss + 1).win(1000));
   ASSERT_TRUE(app_send(2500));
   expect_nothing_sent();
-  advance(200ms - 1ns);
+  // The override timeout is the probe timer: the RTO (SRTT + 200 ms).
+  const Duration rto = c().info(now).rto;
+  advance(rto - 1ns);
   expect_nothing_sent();
   advance(1ns);
   expect_sent({.flags = kAck, .seq = iss + 1, .len = 1000});
@@ -201,7 +203,7 @@ TEST_F(TcpConnTest, SmallWindowIsUsedAfterTheOverrideTimeout) {
   advance(10ms);
   send(ack(irs + 1, iss + 1001).win(1000));
   expect_nothing_sent();
-  advance(200ms);
+  advance(c().info(now).rto);
   expect_sent({.flags = kAck, .seq = iss + 1001, .len = 1000});
   // The rest fits the window and ends the write: no reason to wait.
   send(ack(irs + 1, iss + 2001).win(1000));

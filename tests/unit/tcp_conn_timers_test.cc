@@ -1,7 +1,7 @@
 // Timers of an idle or blocked connection: zero-window persist (RFC 9293
 // 3.8.6.1), keepalive (RFC 1122 4.2.3.6), and RTO (RFC 6298).
 // Segment-in / segment-out on one TcpConnection with a manual clock
-// (design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
+// (docs/design.md section 10, layer 2; the harness is tests/support/tcp_harness.h).
 #include <gtest/gtest.h>
 
 #include <string>

@@ -52,22 +52,24 @@ TEST(RttEstimator, LaterSamplesFollowTheRfcFormulas) {
   est.sample(nanoseconds(104'687'500));
   EXPECT_EQ(est.rttvar(), nanoseconds(46'875'000));
   EXPECT_EQ(est.srtt(), nanoseconds(104'687'500));
-  EXPECT_EQ(est.rto(), nanoseconds(292'187'500));
+  // 4 * RTTVAR = 187.5 ms is below the 200 ms floor of the variance term
+  // (Linux): 104.6875 + 200.
+  EXPECT_EQ(est.rto(), nanoseconds(304'687'500));
   EXPECT_EQ(est.min_rtt(), 50ms);
 }
 
-TEST(RttEstimator, MinRtoFloorsSmallRtts) {
+TEST(RttEstimator, MinRtoFloorsTheVarianceTerm) {
   RttEstimator est;
-  est.sample(1ms);  // 1 + 4 * 0.5 = 3 ms, below the floor
-  EXPECT_EQ(est.rto(), 200ms);
+  est.sample(1ms);  // 4 * 0.5 = 2 ms, below the floor: 1 + 200 (Linux)
+  EXPECT_EQ(est.rto(), 201ms);
 
   RttEstimator custom(RttConfig{.min_rto = 5ms, .max_rto = 60s, .initial_rto = 3s});
   EXPECT_EQ(custom.rto(), 3s);
   custom.sample(1ms);
-  EXPECT_EQ(custom.rto(), 5ms);
+  EXPECT_EQ(custom.rto(), 6ms);
   custom.sample(1ms);
   custom.sample(1ms);
-  EXPECT_EQ(custom.rto(), 5ms);
+  EXPECT_EQ(custom.rto(), 6ms);
 }
 
 TEST(RttEstimator, ClockGranularityBoundsTheVarianceTerm) {
@@ -137,9 +139,9 @@ TEST(RttEstimator, ValidSampleEndsBackoff) {
   est.backoff();
   est.backoff();
   ASSERT_EQ(est.rto(), 2400ms);
-  est.sample(100ms);  // RTTVAR 37.5, SRTT 100
+  est.sample(100ms);  // RTTVAR 37.5, SRTT 100: 100 + max(150, 200)
   EXPECT_EQ(est.backoff_count(), 0u);
-  EXPECT_EQ(est.rto(), 250ms);
+  EXPECT_EQ(est.rto(), 300ms);
 }
 
 }  // namespace
