@@ -16,7 +16,7 @@ namespace {
 // Compares `actual` with tests/unit/golden/NAME; SHUNT_UPDATE_GOLDEN=1
 // rewrites the file instead (then review the diff).
 void expect_golden(const std::string& name, const std::string& actual) {
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "golden" / name;
+  const auto path = std::filesystem::path(SHUNT_GOLDEN_DIR) / name;
   if (std::getenv("SHUNT_UPDATE_GOLDEN") != nullptr) {
     std::ofstream(path, std::ios::binary) << actual;
     return;
