@@ -24,7 +24,7 @@
 #include "stack/base/time.h"
 #include "stack/buffer/buffer_pool.h"
 #include "stack/net/config.h"
-#include "stack/net/drop_reason.h"
+#include "stack/base/drop_reason.h"
 #include "stack/wire/ipv4.h"
 
 namespace shunt {

@@ -25,7 +25,7 @@
 
 #include "stack/base/addr.h"
 #include "stack/base/random.h"
-#include "stack/net/socket.h"
+#include "stack/base/socket.h"
 
 namespace shunt {
 

@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "stack/base/addr.h"
-#include "stack/net/socket.h"
+#include "stack/base/socket.h"
 #include "stack/tcp/connection.h"
 
 namespace shunt {

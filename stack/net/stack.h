@@ -29,7 +29,7 @@
 #include "stack/net/reuseport.h"
 #include "stack/net/route.h"
 #include "stack/net/socket_list.h"
-#include "stack/net/socket.h"
+#include "stack/base/socket.h"
 #include "stack/net/stats.h"
 #include "stack/net/token_bucket.h"
 #include "stack/net/tcp_socket.h"

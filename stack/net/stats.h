@@ -7,7 +7,7 @@
 #include <functional>
 #include <string_view>
 
-#include "stack/net/drop_reason.h"
+#include "stack/base/drop_reason.h"
 
 namespace shunt {
 

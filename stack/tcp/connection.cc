@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "stack/net/socket.h"
+#include "stack/base/socket.h"
 #include "stack/tcp/syn_options.h"
 
 namespace shunt::tcp {

@@ -10,7 +10,7 @@
 #include "stack/base/addr.h"
 #include "stack/base/bytes.h"
 #include "stack/base/result.h"
-#include "stack/net/drop_reason.h"
+#include "stack/base/drop_reason.h"
 
 namespace shunt::wire {
 

@@ -19,7 +19,7 @@
 #include "stack/base/bytes.h"
 #include "stack/base/result.h"
 #include "stack/base/seq.h"
-#include "stack/net/drop_reason.h"
+#include "stack/base/drop_reason.h"
 
 namespace shunt::wire {
 

@@ -1,4 +1,4 @@
-#include "stack/net/drop_reason.h"
+#include "stack/base/drop_reason.h"
 
 #include <array>
 
