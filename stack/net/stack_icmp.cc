@@ -10,8 +10,6 @@
 namespace shunt {
 namespace {
 
-void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
-
 // RFC 1812 4.3.2.3: an ICMP error quotes as much of the offending datagram
 // as fits in 576 bytes.
 constexpr size_t kMaxQuote = 576 - 20 - wire::IcmpRepr::kHeaderLen;
@@ -47,14 +45,14 @@ void Stack::icmp_input(IpInput& in, PacketBuffer payload, Instant now) {
   if (!icmp) {
     ++stats_.icmp.InErrors;
     if (icmp.error() == DropReason::kIcmpBadChecksum) ++stats_.icmp.InCsumErrors;
-    return count_drop(stats_, icmp.error());
+    return stats_.count_drop(icmp.error());
   }
   switch (icmp->type) {
     case wire::icmp_type::kEchoRequest: {
       ++stats_.icmp.InEchos;
       // A broadcast or a group (link_broadcast covers both).
       if (in.link_broadcast && !cfg_.icmp.echo_broadcast) {
-        return count_drop(stats_, DropReason::kIcmpBroadcastEcho);
+        return stats_.count_drop(DropReason::kIcmpBroadcastEcho);
       }
       // RFC 792 "Echo": same identifier, sequence number and data.
       wire::IcmpRepr reply;
@@ -92,7 +90,7 @@ void Stack::icmp_input(IpInput& in, PacketBuffer payload, Instant now) {
       ++stats_.icmp.InTimeExcds;
       return icmp_error_input(icmp->type, icmp->code, icmp->next_hop_mtu, icmp->payload, in.hdr.src, now);
     default:
-      return count_drop(stats_, DropReason::kIcmpUnsupportedType);
+      return stats_.count_drop(DropReason::kIcmpUnsupportedType);
   }
 }
 
@@ -101,16 +99,16 @@ void Stack::icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quo
   // The quote is our own datagram's IP header and at least 8 bytes of its
   // payload (RFC 792): enough for the ports.
   if (quoted.size() < 20 || (quoted[0] >> 4) != 4) {
-    return count_drop(stats_, DropReason::kIcmpTruncated);
+    return stats_.count_drop(DropReason::kIcmpTruncated);
   }
   const size_t ihl = size_t{quoted[0] & 0x0fu} * 4;
-  if (ihl < 20 || quoted.size() < ihl + 8) return count_drop(stats_, DropReason::kIcmpTruncated);
+  if (ihl < 20 || quoted.size() < ihl + 8) return stats_.count_drop(DropReason::kIcmpTruncated);
   const uint8_t protocol = quoted[9];
   const Ipv4Address src(load_be32(&quoted[12]));
   const Ipv4Address dst(load_be32(&quoted[16]));
   const uint16_t sport = load_be16(&quoted[ihl]);
   const uint16_t dport = load_be16(&quoted[ihl + 2]);
-  if (!is_our_address(src)) return count_drop(stats_, DropReason::kIcmpErrorNoSocket);
+  if (!is_our_address(src)) return stats_.count_drop(DropReason::kIcmpErrorNoSocket);
 
   const IcmpErrorMeaning m = meaning(type, code);
   if (protocol == wire::ip_proto::kUdp) return udp_icmp_error(type, code, mtu, quoted, from, now);
@@ -122,7 +120,7 @@ void Stack::icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quo
       return;
     }
   }
-  count_drop(stats_, DropReason::kIcmpErrorNoSocket);
+  stats_.count_drop(DropReason::kIcmpErrorNoSocket);
 }
 
 void Stack::udp_icmp_error(uint8_t type, uint8_t code, uint16_t mtu, Bytes quoted, Ipv4Address from,
@@ -150,7 +148,7 @@ void Stack::udp_icmp_error(uint8_t type, uint8_t code, uint16_t mtu, Bytes quote
       u = c;
     }
   }
-  if (u == nullptr) return count_drop(stats_, DropReason::kIcmpErrorNoSocket);
+  if (u == nullptr) return stats_.count_drop(DropReason::kIcmpErrorNoSocket);
   IcmpErrorMeaning m = meaning(type, code);
   if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_code::kFragNeeded) {
     // udp_err: EMSGSIZE, a hard error unless IP_PMTUDISC_DONT.

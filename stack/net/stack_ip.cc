@@ -8,11 +8,6 @@
 #include "stack/wire/icmp.h"
 
 namespace shunt {
-namespace {
-
-void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
-
-}  // namespace
 
 // RFC 1112 6.4: an IPv4 multicast group maps to 01:00:5e + its low 23 bits.
 MacAddress multicast_mac(Ipv4Address a) {
@@ -36,13 +31,13 @@ void Stack::ip_input(PacketBuffer packet, Instant now, bool loopback) {
   auto hdr = wire::Ipv4Repr::parse(packet.bytes(), !device_.info().rx_checksum_offload || loopback);
   if (!hdr) {
     ++stats_.ip.InHdrErrors;
-    return count_drop(stats_, hdr.error());
+    return stats_.count_drop(hdr.error());
   }
   // Ethernet pads short frames: the IP total length is the truth.
   packet.truncate(hdr->total_len());
   if (!cfg_.address) {
     ++stats_.ip.InDiscards;
-    return count_drop(stats_, DropReason::kIpNotUp);
+    return stats_.count_drop(DropReason::kIpNotUp);
   }
   // RFC 1122 3.2.1.3: a source that is broadcast or multicast is martian.
   // Our own address as source is only ours to send, over loopback.
@@ -50,14 +45,14 @@ void Stack::ip_input(PacketBuffer packet, Instant now, bool loopback) {
       (is_our_address(hdr->src) && !loopback) ||
       (cfg_.address->prefix_len() < 31 && hdr->src == cfg_.address->directed_broadcast())) {
     ++stats_.ip.InAddrErrors;
-    return count_drop(stats_, DropReason::kIpBadSource);
+    return stats_.count_drop(DropReason::kIpBadSource);
   }
   const bool broadcast = is_broadcast_for_us(hdr->dst);
   // A group is ours while a socket is in it (RFC 1112 6.2); all-hosts always.
   const bool group = hdr->dst.is_multicast() && (joined(hdr->dst) || hdr->dst == kAllHosts);
   if (!is_our_address(hdr->dst) && !broadcast && !group) {
     ++stats_.ip.InAddrErrors;
-    return count_drop(stats_, DropReason::kIpNotForUs);
+    return stats_.count_drop(DropReason::kIpNotForUs);
   }
 
   IpInput in{*hdr, packet.bytes(), broadcast || group};
@@ -68,11 +63,11 @@ void Stack::ip_input(PacketBuffer packet, Instant now, bool loopback) {
     auto done = reasm_.add(*hdr, std::move(packet), now);
     for (uint64_t n = reasm_.take_evicted(); n > 0; --n) {
       ++stats_.ip.ReasmFails;  // Linux counts an evicted queue as a failure
-      count_drop(stats_, DropReason::kFragEvicted);
+      stats_.count_drop(DropReason::kFragEvicted);
     }
     if (!done) {
       ++stats_.ip.ReasmFails;
-      return count_drop(stats_, done.error());
+      return stats_.count_drop(done.error());
     }
     if (!done->has_value()) return;  // waiting for more fragments
     ++stats_.ip.ReasmOKs;
@@ -97,7 +92,7 @@ void Stack::ip_deliver(IpInput& in, PacketBuffer payload, Instant now) {
     default:
       // RFC 1122 3.2.2.1: protocol unreachable for a transport we lack.
       ++stats_.ip.InUnknownProtos;
-      count_drop(stats_, DropReason::kIpUnknownProtocol);
+      stats_.count_drop(DropReason::kIpUnknownProtocol);
       send_icmp_error(wire::icmp_type::kDestUnreachable, wire::icmp_code::kProtocolUnreachable, in,
                       payload.bytes(), now);
       return;
@@ -124,7 +119,7 @@ Result<> Stack::ip_output(wire::Ipv4Repr hdr, PacketBuffer payload, uint64_t own
   ++stats_.ip.OutRequests;
   if (!cfg_.address) {
     ++stats_.ip.OutNoRoutes;
-    count_drop(stats_, DropReason::kIpNotUp);
+    stats_.count_drop(DropReason::kIpNotUp);
     return Error::kNetUnreach;
   }
   if (hdr.src.is_unspecified()) hdr.src = cfg_.address->address();
@@ -138,7 +133,7 @@ Result<> Stack::ip_output(wire::Ipv4Repr hdr, PacketBuffer payload, uint64_t own
     auto dest = link_dest_for(hdr.dst);
     if (!dest) {
       ++stats_.ip.OutNoRoutes;
-      count_drop(stats_, DropReason::kIpNoRoute);
+      stats_.count_drop(DropReason::kIpNoRoute);
       return dest.error();
     }
     to = *dest;
@@ -152,7 +147,7 @@ Result<> Stack::ip_output(wire::Ipv4Repr hdr, PacketBuffer payload, uint64_t own
   }
   if (hdr.dont_fragment) {
     ++stats_.ip.FragFails;
-    count_drop(stats_, DropReason::kFragDfSet);
+    stats_.count_drop(DropReason::kFragDfSet);
     return Error::kMsgSize;
   }
   // RFC 791 3.2 "Fragmentation": every fragment but the last carries a
@@ -197,7 +192,7 @@ void Stack::run_reassembly_timers(Instant now) {
   for (auto& e : reasm_expired_) {
     ++stats_.ip.ReasmTimeout;
     ++stats_.ip.ReasmFails;
-    count_drop(stats_, DropReason::kFragTimeout);
+    stats_.count_drop(DropReason::kFragTimeout);
     // RFC 792 / RFC 1122 3.3.2: time exceeded (reassembly) only if the
     // first fragment arrived, quoting it.
     if (e.first_fragment) {

@@ -6,11 +6,6 @@
 #include "stack/wire/ethernet.h"
 
 namespace shunt {
-namespace {
-
-void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
-
-}  // namespace
 
 void Stack::receive(PacketBuffer frame, Instant now) {
   last_now_ = now;
@@ -24,19 +19,19 @@ void Stack::ethernet_input(PacketBuffer frame, Instant now) {
   auto eth = wire::EthernetRepr::parse(frame.bytes());
   if (!eth) {
     ++stats_.link.InDiscards;
-    return count_drop(stats_, eth.error());
+    return stats_.count_drop(eth.error());
   }
   if (eth->ethertype == wire::ethertype::kVlan || eth->ethertype == wire::ethertype::kQinQ) {
     ++stats_.link.InDiscards;
-    return count_drop(stats_, DropReason::kEthVlanTagged);
+    return stats_.count_drop(DropReason::kEthVlanTagged);
   }
   if (eth->dst != cfg_.mac && !eth->dst.is_broadcast() && !multicast_mac_wanted(eth->dst)) {
     ++stats_.link.InDiscards;
-    return count_drop(stats_, DropReason::kEthNotForUs);
+    return stats_.count_drop(DropReason::kEthNotForUs);
   }
   if (eth->src == cfg_.mac) {
     ++stats_.link.InDiscards;
-    return count_drop(stats_, DropReason::kEthOwnSource);
+    return stats_.count_drop(DropReason::kEthOwnSource);
   }
   frame.pull_front(wire::kEthernetHeaderLen);
   switch (eth->ethertype) {
@@ -47,7 +42,7 @@ void Stack::ethernet_input(PacketBuffer frame, Instant now) {
     default:
       // Includes 802.3 length fields (<= 1500) and IPv6 until it exists.
       ++stats_.link.InDiscards;
-      return count_drop(stats_, DropReason::kEthUnknownType);
+      return stats_.count_drop(DropReason::kEthUnknownType);
   }
 }
 
@@ -64,14 +59,14 @@ bool Stack::multicast_mac_wanted(MacAddress mac) const {
 
 void Stack::arp_input(PacketBuffer packet, Instant now) {
   auto arp = wire::ArpRepr::parse(packet.bytes());
-  if (!arp) return count_drop(stats_, arp.error());
+  if (!arp) return stats_.count_drop(arp.error());
   const bool is_request = arp->operation == wire::arp_op::kRequest;
   if (is_request) {
     ++stats_.arp.InRequests;
   } else {
     ++stats_.arp.InReplies;
   }
-  if (!cfg_.address) return count_drop(stats_, DropReason::kIpNotUp);
+  if (!cfg_.address) return stats_.count_drop(DropReason::kIpNotUp);
   const Ipv4Address ours = cfg_.address->address();
   const Ipv4Address sender = arp->sender_ip;
 
@@ -79,7 +74,7 @@ void Stack::arp_input(PacketBuffer packet, Instant now) {
   // us nothing (RFC 5227 for the conflict; we keep our address).
   if (sender == ours || sender.is_broadcast() || sender.is_multicast() ||
       sender == cfg_.address->directed_broadcast() || arp->sender_mac.is_multicast()) {
-    return count_drop(stats_, DropReason::kArpBadSender);
+    return stats_.count_drop(DropReason::kArpBadSender);
   }
 
   const bool for_us = arp->target_ip == ours;
@@ -91,7 +86,7 @@ void Stack::arp_input(PacketBuffer packet, Instant now) {
     if (!waiting.empty()) ++stats_.arp.Resolved;
     for (auto& p : waiting) link_output(std::move(p.packet), arp->sender_mac, now);
   }
-  if (!for_us) return count_drop(stats_, DropReason::kArpNotForUs);
+  if (!for_us) return stats_.count_drop(DropReason::kArpNotForUs);
   if (is_request) {
     send_arp(wire::arp_op::kReply, arp->sender_mac, arp->sender_mac, sender, now);
     ++stats_.arp.OutReplies;
@@ -140,7 +135,7 @@ void Stack::neighbour_output(PacketBuffer ip_packet, Ipv4Address next_hop, uint6
     case ArpCache::Enqueue::kTableFull:
       ++stats_.arp.QueueDrops;
       ++stats_.ip.OutDiscards;
-      return count_drop(stats_, DropReason::kArpQueueFull);
+      return stats_.count_drop(DropReason::kArpQueueFull);
   }
 }
 
@@ -159,7 +154,7 @@ void Stack::run_arp_timers(Instant now) {
     ++stats_.arp.Failed;
     for (auto& p : f.packets) {
       ++stats_.ip.OutDiscards;
-      count_drop(stats_, DropReason::kArpFailed);
+      stats_.count_drop(DropReason::kArpFailed);
       if (p.owner != 0) neighbour_failed(p.owner);
     }
   }

@@ -19,8 +19,6 @@ using tcp::TcpState;
 
 namespace {
 
-void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
-
 bool ts_newer(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 
 // A child takes its listener's flags (Linux sk_clone_lock).
@@ -280,11 +278,11 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
   if (!seg) {
     ++stats_.tcp.InErrs;
     if (seg.error() == DropReason::kTcpBadChecksum) ++stats_.tcp.InCsumErrors;
-    return count_drop(stats_, seg.error());
+    return stats_.count_drop(seg.error());
   }
   ++stats_.tcp.InSegs;
   if (in.link_broadcast || in.hdr.dst.is_multicast()) {
-    return count_drop(stats_, DropReason::kTcpNoSocket);  // TCP is unicast only
+    return stats_.count_drop(DropReason::kTcpNoSocket);  // TCP is unicast only
   }
   const Bytes data = payload.bytes().subspan(seg->header_len, seg->payload_len);
   const FourTuple t{{in.hdr.dst, seg->dst_port}, {in.hdr.src, seg->src_port}};
@@ -319,7 +317,7 @@ void Stack::tcp_input(IpInput& in, PacketBuffer payload, Instant now) {
     tcp_listen_input(lid, *tcp(lid), t, *seg, data, now);
     return;
   }
-  count_drop(stats_, DropReason::kTcpNoSocket);
+  stats_.count_drop(DropReason::kTcpNoSocket);
   tcp_send_reset_for(t, *seg, static_cast<uint32_t>(data.size()), now);
 }
 
@@ -333,7 +331,7 @@ void Stack::tcp_listen_input(SocketId lid, TcpSocket& l, const FourTuple& t,
     case Kind::kIgnore:
       return;
     case Kind::kDrop:
-      return count_drop(stats_, v.reason);
+      return stats_.count_drop(v.reason);
     case Kind::kReset:
       return tcp_send_reset_for(t, seg, static_cast<uint32_t>(payload.size()), now);
     case Kind::kReply:

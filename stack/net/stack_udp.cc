@@ -9,8 +9,6 @@
 namespace shunt {
 namespace {
 
-void count_drop(Stats& s, DropReason r) { ++s.drops[static_cast<size_t>(r)]; }
-
 // The largest UDP payload one IPv4 datagram can carry.
 constexpr size_t kMaxUdpPayload = 65535 - 20 - wire::UdpRepr::kHeaderLen;
 
@@ -302,7 +300,7 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
   if (!hdr) {
     ++stats_.udp.InErrors;
     if (hdr.error() == DropReason::kUdpBadChecksum) ++stats_.udp.InCsumErrors;
-    return count_drop(stats_, hdr.error());
+    return stats_.count_drop(hdr.error());
   }
   const Bytes udp_bytes = payload.bytes();
   payload.pull_front(wire::UdpRepr::kHeaderLen);
@@ -322,7 +320,7 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
     if (u.rx_bytes + charge > u.rcvbuf) {
       ++stats_.udp.RcvbufErrors;
       ++stats_.udp.InErrors;
-      return count_drop(stats_, DropReason::kUdpRcvBufFull);
+      return stats_.count_drop(DropReason::kUdpRcvBufFull);
     }
     ++stats_.udp.InDatagrams;
     u.rx_bytes += charge;
@@ -347,7 +345,7 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
     }
     if (all.empty()) {
       ++stats_.udp.NoPorts;
-      return count_drop(stats_, DropReason::kUdpNoSocket);
+      return stats_.count_drop(DropReason::kUdpNoSocket);
     }
     for (size_t i = 0; i + 1 < all.size(); ++i) deliver(all[i].first, *all[i].second, payload.clone());
     deliver(all.back().first, *all.back().second, std::move(payload));
@@ -389,7 +387,7 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
   }
   if (best_u == nullptr) {
     ++stats_.udp.NoPorts;
-    count_drop(stats_, DropReason::kUdpNoSocket);
+    stats_.count_drop(DropReason::kUdpNoSocket);
     // RFC 1122 4.1.3.1: port unreachable for a datagram nobody listens to.
     send_icmp_error(wire::icmp_type::kDestUnreachable, wire::icmp_code::kPortUnreachable, in,
                     udp_bytes, now);

@@ -69,6 +69,8 @@ struct Stats {
   TcpStats tcp;
   std::array<uint64_t, kDropReasonCount> drops{};
 
+  // A frame dropped for `r`.
+  void count_drop(DropReason r) { ++drops[static_cast<size_t>(r)]; }
   uint64_t drop_count(DropReason r) const { return drops[static_cast<size_t>(r)]; }
   uint64_t total_drops() const;
 
