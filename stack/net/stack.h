@@ -57,11 +57,6 @@ inline constexpr Ipv4Address kAllHosts{0xe0000001};
 // RFC 1112 6.4: the Ethernet address of a group.
 MacAddress multicast_mac(Ipv4Address group);
 
-// What SO_RCVBUF / SO_SNDBUF store for `value` (Linux sock_setsockopt):
-// clamped to `max` (rmem_max / wmem_max) unless `force` (SO_*BUFFORCE),
-// doubled, at least `floor`.
-uint32_t sock_buf_size(int value, bool force, uint32_t max, uint32_t floor);
-
 // Per-call choices of one UDP send, from sendmsg's ancillary data (ip(7)).
 struct SendOptions {
   std::optional<Ipv4Address> src;  // IP_PKTINFO ipi_spec_dst: the source address

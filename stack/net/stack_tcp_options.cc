@@ -1,21 +1,12 @@
 // The TCP half of setsockopt/getsockopt and TCP_CONGESTION: options kept
 // in the TcpSocket, in its connection's ConnOptions, or both.
+#include "stack/base/sock_buf.h"
 #include "stack/net/stack.h"
 
 namespace shunt {
 
 using tcp::TcpConnection;
 using tcp::TcpState;
-
-namespace {
-
-// SO_RCVBUF/SO_SNDBUF (sock_buf_size): capped by the StackConfig's
-// core.rmem_max / wmem_max and doubled; the floors are SOCK_MIN_RCVBUF /
-// SOCK_MIN_SNDBUF.
-constexpr uint32_t kMinRcvBuf = 2304;
-constexpr uint32_t kMinSndBuf = 4608;
-
-}  // namespace
 
 // ---- options and introspection --------------------------------------------
 
@@ -30,11 +21,11 @@ Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
     case SockOpt::kReusePort: t.reuse_port = value != 0; break;
     case SockOpt::kBroadcast: break;  // accepted and meaningless for TCP, as on Linux
     case SockOpt::kRcvBuf: {
-      o.rcvbuf = sock_buf_size(value, false, cfg_.core.rmem_max, kMinRcvBuf);
+      o.rcvbuf = sock_rcvbuf(value, false, cfg_.core.rmem_max);
       break;
     }
     case SockOpt::kSndBuf: {
-      o.sndbuf = sock_buf_size(value, false, cfg_.core.wmem_max, kMinSndBuf);
+      o.sndbuf = sock_sndbuf(value, false, cfg_.core.wmem_max);
       break;
     }
     case SockOpt::kTtl:
@@ -142,10 +133,10 @@ Result<> Stack::tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int
   TcpSocket::SocketOptions& so = t.sockopts;
   switch (opt) {
     case SockOpt::kRcvBufForce:
-      o.rcvbuf = sock_buf_size(value, true, 0, kMinRcvBuf);
+      o.rcvbuf = sock_rcvbuf(value, true, cfg_.core.rmem_max);
       return {};
     case SockOpt::kSndBufForce:
-      o.sndbuf = sock_buf_size(value, true, 0, kMinSndBuf);
+      o.sndbuf = sock_sndbuf(value, true, cfg_.core.wmem_max);
       return {};
     case SockOpt::kRcvLowat: {
       // Linux tcp_set_rcvlowat: a negative value means INT_MAX, capped by

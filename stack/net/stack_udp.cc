@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "stack/base/sock_buf.h"
 #include "stack/net/stack.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/udp.h"
@@ -12,25 +13,11 @@ namespace {
 // The largest UDP payload one IPv4 datagram can carry.
 constexpr size_t kMaxUdpPayload = 65535 - 20 - wire::UdpRepr::kHeaderLen;
 
-// Linux sock_setsockopt: SO_RCVBUF/SO_SNDBUF store twice the value asked
-// for, taken as unsigned and capped by rmem_max/wmem_max before doubling
-// (SO_*BUFFORCE: not capped, a negative value counts as 0), never more
-// than INT_MAX, never less than SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF.
-constexpr uint32_t kMinRcvBuf = 2304;
-constexpr uint32_t kMinSndBuf = 4608;
-
 // IP_PMTUDISC_DO, _PROBE and _INTERFACE send with DF and refuse a datagram
 // over the MTU (Linux ip_dont_fragment / ip_sk_ignore_df).
 bool pmtudisc_sets_df(uint8_t mode) { return mode >= 2 && mode <= 4; }
 
 }  // namespace
-
-uint32_t sock_buf_size(int value, bool force, uint32_t max, uint32_t floor) {
-  uint32_t v = force ? static_cast<uint32_t>(std::max(value, 0))
-                     : std::min(static_cast<uint32_t>(value), max);
-  v = std::min<uint32_t>(v, INT32_MAX / 2);
-  return std::max(v * 2, floor);
-}
 
 bool Stack::udp_port_conflict(const UdpSocket& u, Endpoint local) const {
   auto [lo, hi] = udp_ports_.equal_range(local.port);
@@ -436,11 +423,11 @@ Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
       u->broadcast = value != 0;
       return {};
     case SockOpt::kRcvBuf: {
-      u->rcvbuf = sock_buf_size(value, false, cfg_.core.rmem_max, kMinRcvBuf);
+      u->rcvbuf = sock_rcvbuf(value, false, cfg_.core.rmem_max);
       return {};
     }
     case SockOpt::kSndBuf: {
-      u->sndbuf = sock_buf_size(value, false, cfg_.core.wmem_max, kMinSndBuf);
+      u->sndbuf = sock_sndbuf(value, false, cfg_.core.wmem_max);
       return {};
     }
     case SockOpt::kTtl:
@@ -453,10 +440,10 @@ Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
       u->ttl = static_cast<uint8_t>(value);
       return {};
     case SockOpt::kRcvBufForce:
-      u->rcvbuf = sock_buf_size(value, true, 0, kMinRcvBuf);
+      u->rcvbuf = sock_rcvbuf(value, true, cfg_.core.rmem_max);
       return {};
     case SockOpt::kSndBufForce:
-      u->sndbuf = sock_buf_size(value, true, 0, kMinSndBuf);
+      u->sndbuf = sock_sndbuf(value, true, cfg_.core.wmem_max);
       return {};
     case SockOpt::kRcvLowat:
       // socket(7): kept (a negative value means INT_MAX, 0 means 1); UDP
