@@ -3,8 +3,8 @@
 //
 // A buffer takes blocks from the cache as data arrives and gives each back
 // as soon as the data in it is consumed, so an idle connection holds no
-// block at all (issue 15: an idle connection must cost no more than the
-// kernel's ~5 KB), while a busy one still allocates nothing in steady state:
+// block at all (an idle connection should cost no more than the kernel's
+// ~5 KB), while a busy one still allocates nothing in steady state:
 // the blocks one connection releases are the next ones any connection takes.
 // The cache keeps at most max_cached() free blocks; beyond that a returned
 // block goes back to the system allocator, so a burst of many connections

@@ -1,5 +1,5 @@
 // Stack: one network interface's worth of protocol engine (Ethernet, ARP,
-// IPv4, ICMP, UDP; TCP joins in issue 3).
+// IPv4, ICMP, UDP, TCP).
 //
 // Pure and deterministic (docs/design.md section 2): time is an argument, frames
 // come in through receive() and leave through the NetDevice given at

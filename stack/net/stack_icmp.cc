@@ -266,7 +266,7 @@ void Stack::take_echo_replies(std::vector<EchoReply>& out) {
 
 void Stack::neighbour_failed(uint64_t owner) {
   // The packets a socket queued for a neighbour that never answered: the
-  // socket learns EHOSTUNREACH (issue 2; Linux reports it the same way to a
+  // socket learns EHOSTUNREACH (Linux reports it the same way to a
   // TCP connect and to a send on a socket whose neighbour is FAILED).
   SocketId s = SocketId::from_raw(owner);
   if (UdpSocket* u = udp(s)) {

@@ -289,7 +289,6 @@ class TcpConnection {
   ConnEvents take_events() { return std::exchange(events_, ConnEvents{0}); }
   void run_timers(Instant now);
   void fail(Error e, Instant now, bool send_reset);
-  void wake() {}
   uint32_t initial_rcvbuf() const;
   void recompute_mss();
   uint32_t adv_mss() const;

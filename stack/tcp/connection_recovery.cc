@@ -113,7 +113,7 @@ void TcpConnection::on_new_ack(SeqNum ack, const wire::TcpRepr& seg, Instant now
   // consecutive timeouts ends with any progress.
   retransmits_ = 0;
 
-  const uint32_t acked = static_cast<uint32_t>(ack - snd_una_) + (data_acked == 0 ? 0 : 0);
+  const uint32_t acked = static_cast<uint32_t>(ack - snd_una_);
   snd_una_ = ack;
   if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
   sacks_.advance(snd_una_);

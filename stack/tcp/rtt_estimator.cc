@@ -51,7 +51,7 @@ Duration RttEstimator::base_rto() const {
     // its rttvar at least tcp_rto_min: RTO = SRTT + max(4*mdev, 200 ms)),
     // not on the whole RTO: a short-RTT path gets SRTT + 200 ms. RFC 6298
     // leaves the floor's form open ("SHOULD be rounded up to 1 second");
-    // Linux's packetdrill scripts expect its choice (issue 14).
+    // Linux's packetdrill scripts expect its choice.
     rto = srtt_ + std::max({kGranularity, kK * rttvar_, cfg_.min_rto});
   }
   // (2.5): the ceiling; the floor again for the initial RTO.
