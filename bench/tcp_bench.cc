@@ -223,7 +223,7 @@ void BM_TcpIdleMemory(benchmark::State& state) {
     {  // Warm-up: one connection, so ARP and the pool's free lists exist.
       SocketId c = *p->a.tcp_open(), s{};
       (void)p->open(c, &s);
-      (void)p->a.set_option(c, SockOpt::kLinger, 0);
+      (void)p->a.set_option(c, SockOpt::kLinger, 0, p->sim.now());
       (void)p->a.close(c, p->sim.now());
       (void)p->b.close(s, p->sim.now());
       p->sim.settle();

@@ -28,7 +28,7 @@ void BM_UdpDatagrams(benchmark::State& state) {
   sim.add_host(a, link.a);
   sim.add_host(b, link.b);
   SocketId rx = *b.udp_open();
-  (void)b.set_option(rx, SockOpt::kRcvBuf, 1 << 20);
+  (void)b.set_option(rx, SockOpt::kRcvBuf, 1 << 20, sim.now());
   (void)b.bind(rx, {Ipv4Address::any(), 9});
   SocketId tx = *a.udp_open();
   (void)a.connect(tx, {Ipv4Address(198, 18, 0, 2), 9}, sim.now());
@@ -36,13 +36,13 @@ void BM_UdpDatagrams(benchmark::State& state) {
   // Resolve ARP before measuring.
   (void)a.send_to(tx, out, std::nullopt, sim.now());
   sim.settle();
-  while (b.recv_from(rx, in)) {
+  while (b.recv_from(rx, in, 0, sim.now())) {
   }
   uint64_t received = 0;
   for (auto _ : state) {
     for (int i = 0; i < kBatch; ++i) (void)a.send_to(tx, out, std::nullopt, sim.now());
     sim.settle();
-    while (b.recv_from(rx, in)) ++received;
+    while (b.recv_from(rx, in, 0, sim.now())) ++received;
   }
   state.SetItemsProcessed(static_cast<int64_t>(received));
   state.SetBytesProcessed(static_cast<int64_t>(received * payload));

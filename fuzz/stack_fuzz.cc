@@ -61,9 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       stack.receive(std::move(frame), now);
       now += std::chrono::milliseconds(step >> 11) * 1000;  // 0..31 s
       if (stack.next_deadline() <= now) stack.poll(now);
-      while (stack.recv_from(echo, buf)) {
+      while (stack.recv_from(echo, buf, 0, now)) {
       }
-      (void)stack.recv_from(conn, buf);
+      (void)stack.recv_from(conn, buf, 0, now);
       (void)stack.send_to(conn, {buf.data(), 1}, std::nullopt, now);
     }
     // Let every timer run out: nothing may be left holding memory.

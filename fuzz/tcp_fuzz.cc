@@ -662,7 +662,7 @@ class Harness {
     SHUNT_CHECK(id.ok());
     c.id = *id;
     c.open = true;
-    if (arg & 1) (void)stack_.set_option(c.id, SockOpt::kReuseAddr, 1);
+    if (arg & 1) (void)stack_.set_option(c.id, SockOpt::kReuseAddr, 1, now_);
     if (arg & 2) (void)stack_.bind(c.id, {Ipv4Address::any(), kClientBindPort});
     connect_client();
   }
@@ -684,7 +684,7 @@ class Harness {
     SHUNT_CHECK(id.ok());
     l.id = *id;
     l.open = true;
-    if (arg & 1) (void)stack_.set_option(l.id, SockOpt::kReuseAddr, 1);
+    if (arg & 1) (void)stack_.set_option(l.id, SockOpt::kReuseAddr, 1, now_);
     auto b = stack_.bind(l.id, {Ipv4Address::any(), kListenPort});
     auto r = stack_.listen(l.id, backlog, now_);
     TRACE("app: listener bind %s listen(%u) %s\n", b ? "ok" : to_string(b.error()).data(), backlog,
@@ -800,7 +800,7 @@ class Harness {
       default:
         break;
     }
-    auto r = stack_.set_option(s.id, opt, value);
+    auto r = stack_.set_option(s.id, opt, value, now_);
     TRACE("app: setopt(sock%zu, %u, %d) -> %s\n", static_cast<size_t>(&s - socks_.data()),
           static_cast<unsigned>(opt), value, r ? "ok" : to_string(r.error()).data());
   }

@@ -336,7 +336,7 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
     sf->options.push_back(std::move(o));
   };
   auto set = [&](SockOpt opt, int v) -> int {
-    auto r = st.set_option(sf->id, opt, v);
+    auto r = st.set_option(sf->id, opt, v, rt.now());
     if (!r) return fail(r.error());
     record();
     rt.publish();

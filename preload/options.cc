@@ -43,7 +43,7 @@ namespace {
 // inet_can_nonlocal_bind).
 int sync_freebind(Runtime& rt, SocketFile* sf) {
   auto r = rt.stack().set_option(sf->id, SockOpt::kFreeBind,
-                                 (sf->extras.freebind || sf->extras.transparent) ? 1 : 0);
+                                 (sf->extras.freebind || sf->extras.transparent) ? 1 : 0, rt.now());
   return r ? 0 : fail(r.error());
 }
 
@@ -103,7 +103,7 @@ int put_ip_int(void* optval, socklen_t* optlen, int v) {
 }
 
 int set_stack(Runtime& rt, SocketFile* sf, SockOpt opt, int v) {
-  auto r = rt.stack().set_option(sf->id, opt, v);
+  auto r = rt.stack().set_option(sf->id, opt, v, rt.now());
   return r ? 0 : fail(r.error());
 }
 

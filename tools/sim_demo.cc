@@ -74,7 +74,7 @@ struct EchoServer {
   SocketId sock;
   std::vector<uint8_t> buf = std::vector<uint8_t>(65536);
   void serve(Instant now) {
-    while (auto r = stack.recv_from(sock, buf)) {
+    while (auto r = stack.recv_from(sock, buf, 0, now)) {
       (void)stack.send_to(sock, {buf.data(), r->copied}, r->from, now);
     }
   }
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
       (void)client.send_to(cli, req_bytes, std::nullopt, sim.now());
       ok = sim.run_until(
           [&] {
-            auto r = client.recv_from(cli, buf);
+            auto r = client.recv_from(cli, buf, 0, sim.now());
             return r && std::string_view(reinterpret_cast<char*>(buf.data()), r->copied) == req;
           },
           timeout);

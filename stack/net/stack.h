@@ -128,7 +128,6 @@ class Stack {
   // connect(AF_UNSPEC): forget the peer (and an implicit local address);
   // a TCP connection is reset.
   Result<> disconnect(SocketId s, Instant now);
-  Result<> disconnect(SocketId s) { return disconnect(s, last_now_); }
   // UDP: one datagram to `to`, or to the connected peer when nullopt.
   // TCP: `to` is ignored; returns the bytes taken into the send buffer.
   Result<size_t> send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now,
@@ -136,11 +135,7 @@ class Stack {
   // UDP: one datagram; kAgain when none is queued. A pending error (ICMP)
   // is returned once instead, as Linux does. TCP: stream bytes, 0 at EOF.
   Result<RecvResult> recv_from(SocketId s, MutableBytes buf, uint32_t flags, Instant now);
-  Result<RecvResult> recv_from(SocketId s, MutableBytes buf, uint32_t flags = 0) {
-    return recv_from(s, buf, flags, last_now_);
-  }
   Result<> close(SocketId s, Instant now);
-  Result<> close(SocketId s) { return close(s, last_now_); }
   // ---- TCP only ----------------------------------------------------------
   Result<> listen(SocketId s, int backlog, Instant now);
   Result<AcceptResult> accept(SocketId s, Instant now);
@@ -161,7 +156,9 @@ class Stack {
   const tcp::TcpConfig& tcp_config() const { return cfg_.tcp; }
   Result<Endpoint> local_endpoint(SocketId s) const;
   Result<Endpoint> remote_endpoint(SocketId s) const;
-  Result<> set_option(SocketId s, SockOpt opt, int value);
+  // A TCP connection may send at once (a window opened by SO_RCVBUF, a
+  // corked segment let go).
+  Result<> set_option(SocketId s, SockOpt opt, int value, Instant now);
   Result<int> get_option(SocketId s, SockOpt opt) const;
   // readiness:: bits.
   Result<uint32_t> readiness(SocketId s) const;
@@ -246,7 +243,7 @@ class Stack {
                       Instant now);
   void send_icmp_error(uint8_t type, uint8_t code, const IpInput& in, Bytes payload_start,
                        Instant now, uint16_t next_hop_mtu = 0);
-  void neighbour_failed(uint64_t owner);
+  void neighbour_failed(uint64_t owner, Instant now);
 
   // stack_udp.cc
   void udp_input(IpInput& in, PacketBuffer payload, Instant now);
@@ -316,7 +313,7 @@ class Stack {
   void tcp_unbind(SocketId s, TcpSocket& t);
 
   // stack_tcp_options.cc
-  Result<> tcp_set_option(SocketId s, SockOpt opt, int value);
+  Result<> tcp_set_option(SocketId s, SockOpt opt, int value, Instant now);
   Result<> tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value);
   Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
   // Multicast: a socket's memberships go when it closes.

@@ -116,7 +116,7 @@ void Stack::icmp_error_input(uint8_t type, uint8_t code, uint16_t mtu, Bytes quo
     tcp::FourTuple t{{src, sport}, {dst, dport}};
     if (conns_.count(t) != 0) {
       const bool frag = type == wire::icmp_type::kDestUnreachable && code == wire::icmp_code::kFragNeeded;
-      tcp_icmp_error(t, SeqNum(load_be32(&quoted[ihl + 4])), m.error, m.fatal, frag, mtu, last_now_);
+      tcp_icmp_error(t, SeqNum(load_be32(&quoted[ihl + 4])), m.error, m.fatal, frag, mtu, now);
       return;
     }
   }
@@ -264,7 +264,7 @@ void Stack::take_echo_replies(std::vector<EchoReply>& out) {
   echo_replies_.clear();
 }
 
-void Stack::neighbour_failed(uint64_t owner) {
+void Stack::neighbour_failed(uint64_t owner, Instant now) {
   // The packets a socket queued for a neighbour that never answered: the
   // socket learns EHOSTUNREACH (Linux reports it the same way to a
   // TCP connect and to a send on a socket whose neighbour is FAILED).
@@ -274,7 +274,7 @@ void Stack::neighbour_failed(uint64_t owner) {
     mark_changed(s);
   } else if (TcpSocket* t = tcp(s); t != nullptr && t->conn && !t->conn->done()) {
     // As an ICMP host unreachable would: fails a connect in progress.
-    tcp_icmp_error(t->conn->tuple(), std::nullopt, Error::kHostUnreach, false, false, 0, last_now_);
+    tcp_icmp_error(t->conn->tuple(), std::nullopt, Error::kHostUnreach, false, false, 0, now);
   }
 }
 

@@ -155,7 +155,7 @@ void Stack::run_arp_timers(Instant now) {
     for (auto& p : f.packets) {
       ++stats_.ip.OutDiscards;
       stats_.count_drop(DropReason::kArpFailed);
-      if (p.owner != 0) neighbour_failed(p.owner);
+      if (p.owner != 0) neighbour_failed(p.owner, now);
     }
   }
   arp_failures_.clear();

@@ -10,7 +10,7 @@ using tcp::TcpState;
 
 // ---- options and introspection --------------------------------------------
 
-Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
+Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value, Instant now) {
   TcpSocket& t = *tcp(s);
   tcp::ConnOptions& o = t.conn ? t.conn->options() : t.opts;
   auto secs = [](int v) { return Duration(std::chrono::seconds(v)); };
@@ -78,9 +78,9 @@ Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value) {
   if (t.conn) {
     t.conn->reuse_addr = t.reuse_addr;
     t.conn->reuse_port = t.reuse_port;
-    t.conn->options_changed(last_now_);
-    tcp_after(t.conn.get(), 0, last_now_, s);
-    flush(last_now_);
+    t.conn->options_changed(now);
+    tcp_after(t.conn.get(), 0, now, s);
+    flush(now);
   }
   return {};
 }
@@ -192,7 +192,7 @@ Result<> Stack::set_congestion(SocketId s, std::string_view name, Instant now) {
 Result<std::string> Stack::get_congestion(SocketId s) const {
   const TcpSocket* t = tcp(s);
   if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
-  if (t->conn) return std::string(t->conn->info(last_now_).congestion);
+  if (t->conn) return std::string(t->conn->congestion_name());
   return t->opts.congestion.empty() ? cfg_.tcp.congestion_control : t->opts.congestion;
 }
 

@@ -406,8 +406,8 @@ Result<Endpoint> Stack::remote_endpoint(SocketId s) const {
   return *u->remote;
 }
 
-Result<> Stack::set_option(SocketId s, SockOpt opt, int value) {
-  if (tcp(s) != nullptr) return tcp_set_option(s, opt, value);
+Result<> Stack::set_option(SocketId s, SockOpt opt, int value, Instant now) {
+  if (tcp(s) != nullptr) return tcp_set_option(s, opt, value, now);
   UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
   switch (opt) {

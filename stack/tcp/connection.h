@@ -216,6 +216,8 @@ class TcpConnection {
   // Applies changed options (buffer sizes, Nagle, cork) and sends what they allow.
   void options_changed(Instant now);
   Result<> set_congestion(std::string_view name, Instant now);
+  // TCP_CONGESTION: the algorithm's name.
+  std::string_view congestion_name() const { return cc_->name(); }
   // RCV.NXT: the receive buffer's next byte, plus one once the FIN arrived.
   SeqNum rcv_nxt() const { return rcv_.rcv_nxt() + (fin_received_ ? 1u : 0u); }
   SeqNum snd_nxt() const { return snd_nxt_; }

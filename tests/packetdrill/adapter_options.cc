@@ -155,7 +155,7 @@ int Adapter::set_option(std::unique_lock<std::mutex>&, FdEntry& e, int level, in
     if (len < static_cast<socklen_t>(sizeof(linger))) return fail_errno(EINVAL);
     linger l{};
     std::memcpy(&l, val, sizeof l);
-    auto r = st.set_option(e.id, SockOpt::kLinger, l.l_onoff ? std::max(l.l_linger, 0) : -1);
+    auto r = st.set_option(e.id, SockOpt::kLinger, l.l_onoff ? std::max(l.l_linger, 0) : -1, engine_.now());
     return r ? 0 : fail(r.error());
   }
   if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
@@ -168,7 +168,7 @@ int Adapter::set_option(std::unique_lock<std::mutex>&, FdEntry& e, int level, in
   if (!opt) return fail_errno(ENOPROTOOPT);
   int v = 0;
   if (!read_int(val, len, v)) return fail_errno(EINVAL);
-  auto r = st.set_option(e.id, *opt, v);
+  auto r = st.set_option(e.id, *opt, v, engine_.now());
   engine_.settle();
   return r ? 0 : fail(r.error());
 }

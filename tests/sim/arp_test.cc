@@ -52,7 +52,7 @@ TEST(Arp, ResolvesAndDeliversQueuedDatagram) {
   EXPECT_EQ(b.stats().arp.OutReplies, 1u);
   EXPECT_EQ(a.stats().arp.Resolved, 1u);
   std::vector<uint8_t> buf(100);
-  auto r = b.recv_from(*sb, buf);
+  auto r = b.recv_from(*sb, buf, 0, lan.now());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->copied, 5u);
   EXPECT_EQ(r->from.addr, test_ip(1));
@@ -110,11 +110,11 @@ TEST(Arp, FailureGivesEhostunreachAndFreesTheQueue) {
   EXPECT_FALSE(a.arp_cache().state(test_ip(99)));
   EXPECT_NE(*a.readiness(*s) & readiness::kError, 0u);
   std::vector<uint8_t> buf(16);
-  auto r = a.recv_from(*s, buf);
+  auto r = a.recv_from(*s, buf, 0, lan.now());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), Error::kHostUnreach);
   // Reported once.
-  EXPECT_EQ(a.recv_from(*s, buf).error(), Error::kAgain);
+  EXPECT_EQ(a.recv_from(*s, buf, 0, lan.now()).error(), Error::kAgain);
 }
 
 TEST(Arp, GratuitousArpWhenTheInterfaceComesUp) {

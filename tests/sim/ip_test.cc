@@ -122,7 +122,7 @@ class ReassemblyTest : public IpTest {
   }
   bool received_intact() {
     std::vector<uint8_t> buf(4000);
-    auto r = stack.recv_from(sock, buf);
+    auto r = stack.recv_from(sock, buf, 0, lan.now());
     return r && r->copied == data.size() && std::equal(data.begin(), data.end(), buf.begin());
   }
   SocketId sock;
@@ -238,7 +238,7 @@ TEST(Fragmentation, LargeDatagramsCrossTheMtuBetweenStacks) {
   Stack& a = lan.stack(0);
   Stack& b = lan.stack(1);
   auto rx = b.udp_open();
-  ASSERT_TRUE(b.set_option(*rx, SockOpt::kRcvBuf, 200000));
+  ASSERT_TRUE(b.set_option(*rx, SockOpt::kRcvBuf, 200000, lan.now()));
   ASSERT_TRUE(b.bind(*rx, {Ipv4Address::any(), 7000}));
   auto tx = a.udp_open();
   for (size_t size : {1472u, 1473u, 8000u, 65507u}) {
@@ -247,7 +247,7 @@ TEST(Fragmentation, LargeDatagramsCrossTheMtuBetweenStacks) {
     ASSERT_TRUE(a.send_to(*tx, data, Endpoint{test_ip(2), 7000}, lan.now()));
     lan.sim.run_until_idle(1s);
     std::vector<uint8_t> buf(70000);
-    auto r = b.recv_from(*rx, buf);
+    auto r = b.recv_from(*rx, buf, 0, lan.now());
     ASSERT_TRUE(r) << size;
     ASSERT_EQ(r->copied, size);
     EXPECT_TRUE(std::equal(data.begin(), data.end(), buf.begin())) << size;
@@ -403,7 +403,7 @@ TEST(Loopback, DatagramToOurOwnAddress) {
   ASSERT_TRUE(a.send_to(*tx, bytes_of("self"), Endpoint{test_ip(1), 8000}, lan.now()));
   lan.sim.settle();
   std::vector<uint8_t> buf(10);
-  auto r = a.recv_from(*rx, buf);
+  auto r = a.recv_from(*rx, buf, 0, lan.now());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->copied, 4u);
   EXPECT_EQ(a.stats().ip.InLoopback, 1u);

@@ -29,10 +29,10 @@ class TcpReuseportBind : public ::testing::Test {
   SocketId open(bool reuse_port, bool reuse_addr = false, uint32_t uid = 0) {
     SocketId s = *st.tcp_open(uid);
     if (reuse_port) {
-      EXPECT_TRUE(st.set_option(s, SockOpt::kReusePort, 1));
+      EXPECT_TRUE(st.set_option(s, SockOpt::kReusePort, 1, lan.now()));
     }
     if (reuse_addr) {
-      EXPECT_TRUE(st.set_option(s, SockOpt::kReuseAddr, 1));
+      EXPECT_TRUE(st.set_option(s, SockOpt::kReuseAddr, 1, lan.now()));
     }
     return s;
   }
@@ -91,7 +91,7 @@ TEST_F(TcpReuseportBind, OthersFlagIsReadWhenBinding) {
   // one in, and both listen as one group.
   SocketId a = open(false), b = open(true);
   ASSERT_TRUE(bind(a, 1000));
-  ASSERT_TRUE(st.set_option(a, SockOpt::kReusePort, 1));
+  ASSERT_TRUE(st.set_option(a, SockOpt::kReusePort, 1, lan.now()));
   EXPECT_TRUE(bind(b, 1000));
   EXPECT_TRUE(listen(a));
   EXPECT_TRUE(listen(b));
@@ -121,9 +121,9 @@ TEST_F(TcpReuseportBind, ReuseAddrDoesNotLetTwoListen) {
 TEST_F(TcpReuseportBind, GetsockoptReturnsTheFlag) {
   SocketId s = open(false);
   EXPECT_EQ(*st.get_option(s, SockOpt::kReusePort), 0);
-  ASSERT_TRUE(st.set_option(s, SockOpt::kReusePort, 5));
+  ASSERT_TRUE(st.set_option(s, SockOpt::kReusePort, 5, lan.now()));
   EXPECT_EQ(*st.get_option(s, SockOpt::kReusePort), 1);
-  ASSERT_TRUE(st.set_option(s, SockOpt::kReusePort, 0));
+  ASSERT_TRUE(st.set_option(s, SockOpt::kReusePort, 0, lan.now()));
   EXPECT_EQ(*st.get_option(s, SockOpt::kReusePort), 0);
 }
 
@@ -137,7 +137,7 @@ TEST(TcpReuseportPort0, BindToPortZeroNeverShares) {
   Stack& st = lan.add_stack(1500, cfg);
   auto open_rp = [&] {
     SocketId s = *st.tcp_open();
-    EXPECT_TRUE(st.set_option(s, SockOpt::kReusePort, 1));
+    EXPECT_TRUE(st.set_option(s, SockOpt::kReusePort, 1, lan.now()));
     return s;
   };
   ASSERT_TRUE(st.bind(open_rp(), {test_ip(1), 40000}));
@@ -157,7 +157,7 @@ class TcpReuseport : public ::testing::Test {
                     uint16_t port = kPort) {
     SocketId l = *server.tcp_open();
     if (reuse_port) {
-      EXPECT_TRUE(server.set_option(l, SockOpt::kReusePort, 1));
+      EXPECT_TRUE(server.set_option(l, SockOpt::kReusePort, 1, lan.now()));
     }
     EXPECT_TRUE(server.bind(l, {addr, port}));
     EXPECT_TRUE(server.listen(l, 128, lan.now()));
@@ -224,7 +224,7 @@ TEST_F(TcpReuseport, NewConnectionsSpreadByFlowHash) {
   // (RST, so no TIME-WAIT holds the pair) and reconnect from the same
   // ports.
   for (SocketId c : conns) {
-    ASSERT_TRUE(client.set_option(c, SockOpt::kLinger, 0));
+    ASSERT_TRUE(client.set_option(c, SockOpt::kLinger, 0, lan.now()));
     ASSERT_TRUE(client.close(c, lan.now()));
   }
   lan.sim.run_for(10ms);
@@ -265,8 +265,8 @@ TEST_F(TcpReuseport, ClosingAListenerResetsItsQueueAndTheOthersServe) {
 
 TEST_F(TcpReuseport, AcceptedSocketInheritsTheFlags) {
   SocketId l = *server.tcp_open();
-  ASSERT_TRUE(server.set_option(l, SockOpt::kReusePort, 1));
-  ASSERT_TRUE(server.set_option(l, SockOpt::kReuseAddr, 1));
+  ASSERT_TRUE(server.set_option(l, SockOpt::kReusePort, 1, lan.now()));
+  ASSERT_TRUE(server.set_option(l, SockOpt::kReuseAddr, 1, lan.now()));
   ASSERT_TRUE(server.bind(l, {Ipv4Address::any(), kPort}));
   ASSERT_TRUE(server.listen(l, 8, lan.now()));
   connect_clients(1);
@@ -281,7 +281,7 @@ TEST_F(TcpReuseport, AcceptedSocketInheritsTheFlags) {
   SocketId plain = *server.tcp_open();
   EXPECT_EQ(server.bind(plain, {Ipv4Address::any(), kPort}).error(), Error::kAddrInUse);
   SocketId rp = *server.tcp_open();
-  ASSERT_TRUE(server.set_option(rp, SockOpt::kReusePort, 1));
+  ASSERT_TRUE(server.set_option(rp, SockOpt::kReusePort, 1, lan.now()));
   EXPECT_TRUE(server.bind(rp, {Ipv4Address::any(), kPort}));
 }
 
@@ -291,7 +291,7 @@ TEST_F(TcpReuseport, ConnectedClientsShareALocalPort) {
   listener(false, Ipv4Address::any(), 80);
   listener(false, Ipv4Address::any(), 81);
   SocketId c1 = *client.tcp_open(), c2 = *client.tcp_open();
-  for (SocketId c : {c1, c2}) ASSERT_TRUE(client.set_option(c, SockOpt::kReusePort, 1));
+  for (SocketId c : {c1, c2}) ASSERT_TRUE(client.set_option(c, SockOpt::kReusePort, 1, lan.now()));
   ASSERT_TRUE(client.bind(c1, {Ipv4Address::any(), 42000}));
   EXPECT_EQ(client.connect(c1, {test_ip(2), 80}, lan.now()).error(), Error::kInProgress);
   ASSERT_TRUE(client.bind(c2, {Ipv4Address::any(), 42000}));
@@ -315,10 +315,10 @@ TEST_F(TcpReuseport, TimeWaitHoldsThePortWithItsFlags) {
   auto open_bound = [&](bool rp, bool ra, uint16_t port, uint32_t uid = 0) {
     SocketId c = *client.tcp_open(uid);
     if (rp) {
-      EXPECT_TRUE(client.set_option(c, SockOpt::kReusePort, 1));
+      EXPECT_TRUE(client.set_option(c, SockOpt::kReusePort, 1, lan.now()));
     }
     if (ra) {
-      EXPECT_TRUE(client.set_option(c, SockOpt::kReuseAddr, 1));
+      EXPECT_TRUE(client.set_option(c, SockOpt::kReuseAddr, 1, lan.now()));
     }
     auto r = client.bind(c, {Ipv4Address::any(), port});
     return std::make_pair(c, r);
@@ -369,7 +369,7 @@ TEST_F(TcpReuseport, SameSeedSameSpread) {
     std::vector<SocketId> ls;
     for (int i = 0; i < 3; ++i) {
       SocketId x = *s.tcp_open();
-      EXPECT_TRUE(s.set_option(x, SockOpt::kReusePort, 1));
+      EXPECT_TRUE(s.set_option(x, SockOpt::kReusePort, 1, l.now()));
       EXPECT_TRUE(s.bind(x, {Ipv4Address::any(), kPort}));
       EXPECT_TRUE(s.listen(x, 64, l.now()));
       ls.push_back(x);
@@ -400,7 +400,7 @@ class UdpReuseport : public ::testing::Test {
 
   SocketId member(Ipv4Address addr = Ipv4Address::any()) {
     SocketId s = *server.udp_open();
-    EXPECT_TRUE(server.set_option(s, SockOpt::kReusePort, 1));
+    EXPECT_TRUE(server.set_option(s, SockOpt::kReusePort, 1, lan.now()));
     EXPECT_TRUE(server.bind(s, {addr, kPort}));
     return s;
   }
@@ -425,7 +425,7 @@ class UdpReuseport : public ::testing::Test {
   std::vector<uint16_t> drain(SocketId s) {
     std::vector<uint16_t> ports;
     std::vector<uint8_t> buf(100);
-    while (auto r = server.recv_from(s, buf)) ports.push_back(r->from.port);
+    while (auto r = server.recv_from(s, buf, 0, lan.now())) ports.push_back(r->from.port);
     return ports;
   }
 
@@ -438,10 +438,10 @@ TEST_F(UdpReuseport, BindConflictsMatchLinux) {
   auto open = [&](bool rp, bool ra = false, uint32_t uid = 0) {
     SocketId s = *server.udp_open(uid);
     if (rp) {
-      EXPECT_TRUE(server.set_option(s, SockOpt::kReusePort, 1));
+      EXPECT_TRUE(server.set_option(s, SockOpt::kReusePort, 1, lan.now()));
     }
     if (ra) {
-      EXPECT_TRUE(server.set_option(s, SockOpt::kReuseAddr, 1));
+      EXPECT_TRUE(server.set_option(s, SockOpt::kReuseAddr, 1, lan.now()));
     }
     return s;
   };
@@ -464,7 +464,7 @@ TEST_F(UdpReuseport, BindConflictsMatchLinux) {
   // The flag of the socket already bound is read when the next binds.
   SocketId late = open(false);
   ASSERT_TRUE(bind(late, 1005));
-  ASSERT_TRUE(server.set_option(late, SockOpt::kReusePort, 1));
+  ASSERT_TRUE(server.set_option(late, SockOpt::kReusePort, 1, lan.now()));
   EXPECT_TRUE(bind(open(true), 1005));
   EXPECT_EQ(*server.get_option(late, SockOpt::kReusePort), 1);
   EXPECT_EQ(*server.get_option(open(false), SockOpt::kReusePort), 0);
@@ -483,7 +483,7 @@ TEST(UdpReuseportPort0, BindToPortZeroMayShareWithACompatibleSocket) {
   std::set<uint16_t> ports;
   for (int i = 0; i < 3; ++i) {
     SocketId s = *st.udp_open();
-    ASSERT_TRUE(st.set_option(s, SockOpt::kReusePort, 1));
+    ASSERT_TRUE(st.set_option(s, SockOpt::kReusePort, 1, lan.now()));
     ASSERT_TRUE(st.bind(s, {test_ip(1), 0}));
     ports.insert(st.local_endpoint(s)->port);
   }
@@ -535,7 +535,7 @@ TEST_F(UdpReuseport, ConnectedMemberIsPreferred) {
 
   // Without the address group, the wildcard one: b keeps its peer's
   // datagrams, a and c share the rest.
-  for (SocketId s : {s1, s2, s3}) ASSERT_TRUE(server.close(s));
+  for (SocketId s : {s1, s2, s3}) ASSERT_TRUE(server.close(s, lan.now()));
   send_from(30, 2, 44000 + 100);
   EXPECT_TRUE(drain(b).empty());  // from other ports than its peer
   std::vector<uint16_t> at_a = drain(a), at_c = drain(c);
@@ -557,7 +557,7 @@ TEST_F(UdpReuseport, ClosedMemberLeavesTheGroup) {
   auto first_a = drain(a), first_b = drain(b);
   ASSERT_GT(first_a.size(), 0u);
   ASSERT_GT(first_b.size(), 0u);
-  ASSERT_TRUE(server.close(a));
+  ASSERT_TRUE(server.close(a, lan.now()));
   send_from(20, 1, 44000 + 100);
   EXPECT_EQ(drain(b).size(), 20u);
   EXPECT_EQ(server.stats().udp.NoPorts, 0u);

@@ -125,7 +125,7 @@ TEST(TcpBasic, ZeroWindowProbesAreCountedByTheReceiver) {
   // and a held edge rounded up to the window scale can promise bytes the
   // buffer then drops; see docs/tcp.md, "Known limits".)
   Pair p;
-  ASSERT_TRUE(p.server.set_option(p.listener, SockOpt::kRcvBuf, 65536));
+  ASSERT_TRUE(p.server.set_option(p.listener, SockOpt::kRcvBuf, 65536, p.lan.now()));
   p.establish();
   std::vector<uint8_t> up(500000);
   std::iota(up.begin(), up.end(), uint8_t{5});
@@ -199,7 +199,7 @@ TEST(TcpBasic, SynRetriesEndInEtimedout) {
 TEST(TcpBasic, AbortiveCloseSendsReset) {
   Pair p;
   p.establish();
-  ASSERT_TRUE(p.client.set_option(p.c, SockOpt::kLinger, 0));
+  ASSERT_TRUE(p.client.set_option(p.c, SockOpt::kLinger, 0, p.lan.now()));
   ASSERT_TRUE(p.client.close(p.c, p.lan.now()));
   p.lan.sim.run_for(10ms);
   std::vector<uint8_t> buf(10);
@@ -245,7 +245,7 @@ TEST(TcpBasic, ApiErrors) {
   // A second listener on the same port.
   auto other = *p.server.tcp_open();
   EXPECT_EQ(p.server.bind(other, {Ipv4Address::any(), 80}).error(), Error::kAddrInUse);
-  ASSERT_TRUE(p.server.set_option(other, SockOpt::kReuseAddr, 1));
+  ASSERT_TRUE(p.server.set_option(other, SockOpt::kReuseAddr, 1, p.lan.now()));
   EXPECT_EQ(p.server.bind(other, {Ipv4Address::any(), 80}).error(), Error::kAddrInUse);  // listening
   p.establish();
   // Linux __inet_stream_connect: the first connect() after a connect that
@@ -253,7 +253,7 @@ TEST(TcpBasic, ApiErrors) {
   EXPECT_TRUE(p.client.connect(p.c, {test_ip(2), 80}, p.lan.now()));
   EXPECT_EQ(p.client.connect(p.c, {test_ip(2), 80}, p.lan.now()).error(), Error::kIsConn);
   EXPECT_EQ(p.client.listen(p.c, 5, p.lan.now()).error(), Error::kInval);
-  EXPECT_EQ(p.server.set_option(p.s, SockOpt::kKeepIdle, 0).error(), Error::kInval);
+  EXPECT_EQ(p.server.set_option(p.s, SockOpt::kKeepIdle, 0, p.lan.now()).error(), Error::kInval);
   EXPECT_EQ(p.server.set_congestion(p.s, "nope", p.lan.now()).error(), Error::kNoProtoOpt);
   ASSERT_TRUE(p.server.set_congestion(p.s, "reno", p.lan.now()));
   EXPECT_EQ(*p.server.get_congestion(p.s), "reno");

@@ -605,7 +605,7 @@ TEST_F(TcpListenTest, NewSynReopensATimeWaitPair) {
   EXPECT_EQ(client.tcp_connection_count(), 0u);
 
   SocketId again = *client.tcp_open();
-  ASSERT_TRUE(client.set_option(again, SockOpt::kReuseAddr, 1));
+  ASSERT_TRUE(client.set_option(again, SockOpt::kReuseAddr, 1, lan.now()));
   ASSERT_TRUE(client.bind(again, client_end));
   EXPECT_EQ(client.connect(again, {test_ip(2), kPort}, lan.now()).error(), Error::kInProgress);
   ASSERT_TRUE(lan.sim.run_until(

@@ -65,18 +65,18 @@ TEST_P(TcpTransfer, BothDirectionsArriveIntact) {
   SocketId l = *b.tcp_open();
   ASSERT_TRUE(b.bind(l, {Ipv4Address::any(), 5001}));
   if (c.rcvbuf != 0) {
-    ASSERT_TRUE(b.set_option(l, SockOpt::kRcvBuf, c.rcvbuf));
+    ASSERT_TRUE(b.set_option(l, SockOpt::kRcvBuf, c.rcvbuf, sim.now()));
   }
   if (c.maxseg != 0) {
-    ASSERT_TRUE(b.set_option(l, SockOpt::kMaxSeg, c.maxseg));
+    ASSERT_TRUE(b.set_option(l, SockOpt::kMaxSeg, c.maxseg, sim.now()));
   }
   ASSERT_TRUE(b.listen(l, 8, sim.now()));
   SocketId ac = *a.tcp_open();
   if (c.rcvbuf != 0) {
-    ASSERT_TRUE(a.set_option(ac, SockOpt::kRcvBuf, c.rcvbuf));
+    ASSERT_TRUE(a.set_option(ac, SockOpt::kRcvBuf, c.rcvbuf, sim.now()));
   }
   if (c.maxseg != 0) {
-    ASSERT_TRUE(a.set_option(ac, SockOpt::kMaxSeg, c.maxseg));
+    ASSERT_TRUE(a.set_option(ac, SockOpt::kMaxSeg, c.maxseg, sim.now()));
   }
   ASSERT_EQ(a.connect(ac, {test_ip(2), 5001}, sim.now()).error(), Error::kInProgress);
   std::optional<SocketId> bc;

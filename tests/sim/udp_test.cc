@@ -10,9 +10,9 @@
 namespace shunt::testing {
 namespace {
 
-std::string recv_string(Stack& s, SocketId id, size_t max = 2048) {
+std::string recv_string(Stack& s, SocketId id, Instant now, size_t max = 2048) {
   std::vector<uint8_t> buf(max);
-  auto r = s.recv_from(id, buf);
+  auto r = s.recv_from(id, buf, 0, now);
   if (!r) return "<" + std::string(to_string(r.error())) + ">";
   return std::string(buf.begin(), buf.begin() + static_cast<long>(r->copied));
 }
@@ -30,12 +30,12 @@ TEST(Udp, EchoBetweenStacks) {
     ASSERT_TRUE(a.send_to(*client, bytes_of(msg), std::nullopt, lan.now()));
     ASSERT_TRUE(lan.sim.run_until([&] { return *b.next_datagram_size(*server) > 0; }, 1s));
     std::vector<uint8_t> buf(100);
-    auto r = b.recv_from(*server, buf);
+    auto r = b.recv_from(*server, buf, 0, lan.now());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->from, *a.local_endpoint(*client));
     ASSERT_TRUE(b.send_to(*server, {buf.data(), r->copied}, r->from, lan.now()));
     ASSERT_TRUE(lan.sim.run_until([&] { return *a.next_datagram_size(*client) > 0; }, 1s));
-    EXPECT_EQ(recv_string(a, *client), msg);
+    EXPECT_EQ(recv_string(a, *client, lan.now()), msg);
   }
   EXPECT_EQ(a.stats().udp.OutDatagrams, 50u);
   EXPECT_EQ(b.stats().udp.InDatagrams, 50u);
@@ -76,12 +76,12 @@ TEST(Udp, BindRules) {
   // SO_REUSEADDR on both lets them share a port.
   auto r1 = a.udp_open();
   auto r2 = a.udp_open();
-  ASSERT_TRUE(a.set_option(*r1, SockOpt::kReuseAddr, 1));
-  ASSERT_TRUE(a.set_option(*r2, SockOpt::kReuseAddr, 1));
+  ASSERT_TRUE(a.set_option(*r1, SockOpt::kReuseAddr, 1, lan.now()));
+  ASSERT_TRUE(a.set_option(*r2, SockOpt::kReuseAddr, 1, lan.now()));
   ASSERT_TRUE(a.bind(*r1, {Ipv4Address::any(), 6000}));
   ASSERT_TRUE(a.bind(*r2, {Ipv4Address::any(), 6000}));
   // Closing frees the port; a stale handle is EBADF.
-  ASSERT_TRUE(a.close(*s1));
+  ASSERT_TRUE(a.close(*s1, lan.now()));
   EXPECT_EQ(a.bind(*s1, {Ipv4Address::any(), 1}).error(), Error::kBadFd);
   auto s3 = a.udp_open();
   EXPECT_TRUE(a.bind(*s3, {Ipv4Address::any(), 5000}));
@@ -102,13 +102,13 @@ TEST(Udp, ConnectedSocketFiltersSources) {
   ASSERT_TRUE(lan.stack(2).send_to(*from_c, bytes_of("from c"), Endpoint{test_ip(1), 9000}, lan.now()));
   ASSERT_TRUE(lan.stack(1).send_to(*from_b, bytes_of("from b"), Endpoint{test_ip(1), 9000}, lan.now()));
   lan.sim.run_until_idle(1s);
-  EXPECT_EQ(recv_string(a, *s), "from b");
-  EXPECT_EQ(recv_string(a, *s), "<EAGAIN>");
+  EXPECT_EQ(recv_string(a, *s, lan.now()), "from b");
+  EXPECT_EQ(recv_string(a, *s, lan.now()), "<EAGAIN>");
   // C's datagram found no socket: port unreachable went back to C.
   EXPECT_EQ(a.stats().udp.NoPorts, 1u);
   EXPECT_EQ(a.stats().icmp.OutDestUnreachs, 1u);
   EXPECT_EQ(lan.stack(2).stats().icmp.InDestUnreachs, 1u);
-  ASSERT_TRUE(a.disconnect(*s));
+  ASSERT_TRUE(a.disconnect(*s, lan.now()));
   EXPECT_EQ(a.remote_endpoint(*s).error(), Error::kNotConn);
   EXPECT_EQ(a.local_endpoint(*s)->addr, Ipv4Address::any());
   EXPECT_EQ(a.local_endpoint(*s)->port, 9000);  // explicitly bound: kept
@@ -127,20 +127,20 @@ TEST(Udp, PeekTruncateAndSizes) {
   lan.sim.run_until_idle(1s);
   EXPECT_EQ(*b.next_datagram_size(*rx), 10u);
   std::vector<uint8_t> small(4);
-  auto p = b.recv_from(*rx, small, msg_flag::kPeek);
+  auto p = b.recv_from(*rx, small, msg_flag::kPeek, lan.now());
   ASSERT_TRUE(p);
   EXPECT_EQ(p->copied, 4u);
   EXPECT_EQ(p->datagram_len, 10u);
   EXPECT_TRUE(p->truncated());
-  auto t = b.recv_from(*rx, small);  // truncates and discards the rest
+  auto t = b.recv_from(*rx, small, 0, lan.now());  // truncates and discards the rest
   ASSERT_TRUE(t);
   EXPECT_EQ(std::string(small.begin(), small.end()), "0123");
   EXPECT_EQ(t->datagram_len, 10u);
-  EXPECT_EQ(recv_string(b, *rx), "second");
-  auto e = b.recv_from(*rx, small);
+  EXPECT_EQ(recv_string(b, *rx, lan.now()), "second");
+  auto e = b.recv_from(*rx, small, 0, lan.now());
   ASSERT_TRUE(e);
   EXPECT_EQ(e->datagram_len, 0u);
-  EXPECT_EQ(b.recv_from(*rx, small).error(), Error::kAgain);
+  EXPECT_EQ(b.recv_from(*rx, small, 0, lan.now()).error(), Error::kAgain);
 }
 
 TEST(Udp, SendErrors) {
@@ -164,7 +164,7 @@ TEST(Udp, SendErrors) {
 TEST(Udp, BroadcastReachesEveryListener) {
   Lan lan(3);
   auto tx = lan.stack(0).udp_open();
-  ASSERT_TRUE(lan.stack(0).set_option(*tx, SockOpt::kBroadcast, 1));
+  ASSERT_TRUE(lan.stack(0).set_option(*tx, SockOpt::kBroadcast, 1, lan.now()));
   SocketId rx1 = *lan.stack(1).udp_open(), rx2 = *lan.stack(2).udp_open();
   ASSERT_TRUE(lan.stack(1).bind(rx1, {Ipv4Address::any(), 5353}));
   ASSERT_TRUE(lan.stack(2).bind(rx2, {Ipv4Address::any(), 5353}));
@@ -172,8 +172,8 @@ TEST(Udp, BroadcastReachesEveryListener) {
   ASSERT_TRUE(lan.stack(0).send_to(*tx, bytes_of("subnet"), Endpoint{test_ip(255), 5353}, lan.now()));
   lan.sim.run_until_idle(1s);
   for (auto [st, id] : {std::pair{&lan.stack(1), rx1}, std::pair{&lan.stack(2), rx2}}) {
-    EXPECT_EQ(recv_string(*st, id), "all");
-    EXPECT_EQ(recv_string(*st, id), "subnet");
+    EXPECT_EQ(recv_string(*st, id, lan.now()), "all");
+    EXPECT_EQ(recv_string(*st, id, lan.now()), "subnet");
   }
   // No ARP was needed and nobody answered a broadcast with an ICMP error.
   EXPECT_EQ(lan.stack(0).stats().arp.OutRequests, 0u);
@@ -185,7 +185,7 @@ TEST(Udp, ReceiveQueueIsBoundedByRcvbuf) {
   Stack& a = lan.stack(0);
   Stack& b = lan.stack(1);
   auto rx = b.udp_open();
-  ASSERT_TRUE(b.set_option(*rx, SockOpt::kRcvBuf, 4096));
+  ASSERT_TRUE(b.set_option(*rx, SockOpt::kRcvBuf, 4096, lan.now()));
   EXPECT_EQ(*b.get_option(*rx, SockOpt::kRcvBuf), 8192);  // Linux doubles it
   ASSERT_TRUE(b.bind(*rx, {Ipv4Address::any(), 4000}));
   auto tx = a.udp_open();
@@ -198,7 +198,7 @@ TEST(Udp, ReceiveQueueIsBoundedByRcvbuf) {
   EXPECT_EQ(b.stats().drop_count(DropReason::kUdpRcvBufFull), 14u);
   int got = 0;
   std::vector<uint8_t> buf(2000);
-  while (b.recv_from(*rx, buf)) ++got;
+  while (b.recv_from(*rx, buf, 0, lan.now())) ++got;
   EXPECT_EQ(got, 6);
 }
 
@@ -211,8 +211,8 @@ TEST(Udp, ConnectedSocketGetsEconnrefusedFromPortUnreachable) {
   lan.sim.run_until_idle(1s);
   EXPECT_NE(*a.readiness(*s) & readiness::kError, 0u);
   std::vector<uint8_t> buf(10);
-  EXPECT_EQ(a.recv_from(*s, buf).error(), Error::kConnRefused);
-  EXPECT_EQ(a.recv_from(*s, buf).error(), Error::kAgain);
+  EXPECT_EQ(a.recv_from(*s, buf, 0, lan.now()).error(), Error::kConnRefused);
+  EXPECT_EQ(a.recv_from(*s, buf, 0, lan.now()).error(), Error::kAgain);
   // The next send reports it too (Linux sock_error in the send path).
   ASSERT_TRUE(a.send_to(*s, bytes_of("x"), std::nullopt, lan.now()));
   lan.sim.run_until_idle(1s);
