@@ -31,7 +31,7 @@
 #include "stack/net/socket_list.h"
 #include "stack/net/socket.h"
 #include "stack/net/stats.h"
-#include "stack/net/token_bucket.h"
+#include "stack/base/token_bucket.h"
 #include "stack/net/tcp_socket.h"
 #include "stack/net/udp_socket.h"
 #include "stack/tcp/isn.h"

@@ -4,7 +4,7 @@
 
 #include "stack/net/ports.h"
 #include "stack/net/route.h"
-#include "stack/net/token_bucket.h"
+#include "stack/base/token_bucket.h"
 
 namespace shunt {
 namespace {
