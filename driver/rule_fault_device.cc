@@ -317,8 +317,16 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
           d += Duration(static_cast<int64_t>(
               s.action_rng.below(static_cast<uint64_t>(a.jitter.count()) + 1)));
         }
+        Instant due = t + d;
+        if (a.keep_order) {
+          // fifo: never before a frame this rule delayed earlier (a FIFO
+          // path's queueing jitter).
+          due = std::max(due, s.delay_last_due[dir]);
+          d = due - t;
+        }
+        s.delay_last_due[dir] = std::max(s.delay_last_due[dir], due);
         record(i, f, t, [&] { return "delayed " + format_duration(d); });
-        pending_.emplace(t + d, Pending{std::move(f), i + 1, -1});
+        pending_.emplace(due, Pending{std::move(f), i + 1, -1});
         return;
       }
       case FaultActionKind::kReorder:

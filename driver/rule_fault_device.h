@@ -197,6 +197,7 @@ class RuleFaultDevice final : public NetDevice {
     // rate=: a bucket of kRateBucketBytes * 8 bits filling at rate_bps.
     TokenBucket rate_bucket[2]{{0, 0}, {0, 0}};
     size_t rate_queued[2]{};
+    Instant delay_last_due[2]{};  // delay=...,fifo: the latest due time given
     std::vector<Held> held;
     FaultRuleCounters counters;
   };
