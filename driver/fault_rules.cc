@@ -369,14 +369,24 @@ class RuleParser {
     }
     if (key == "delay") {
       if (auto e = set_action(K::kDelay, pos, word); !e.empty()) return e;
-      const size_t tilde = v.find('~');
-      auto d = parse_duration(v.substr(0, tilde));
-      if (!d) return fail(vpos, "a delay such as 50ms, optionally with jitter: 50ms~10ms", v);
+      std::string_view dv = v;
+      const size_t comma = dv.find(',');
+      if (comma != std::string_view::npos) {
+        if (dv.substr(comma + 1) != "fifo") {
+          return fail(vpos + comma + 1, "'fifo' after ',' (frames leave in the order they came)",
+                      dv.substr(comma + 1));
+        }
+        rule_.action.keep_order = true;
+        dv = dv.substr(0, comma);
+      }
+      const size_t tilde = dv.find('~');
+      auto d = parse_duration(dv.substr(0, tilde));
+      if (!d) return fail(vpos, "a delay such as 50ms, optionally with jitter: 50ms~10ms", dv);
       rule_.action.time = *d;
       if (tilde != std::string_view::npos) {
-        auto j = parse_duration(v.substr(tilde + 1));
+        auto j = parse_duration(dv.substr(tilde + 1));
         if (!j)
-          return fail(vpos + tilde + 1, "a jitter after '~' such as 10ms", v.substr(tilde + 1));
+          return fail(vpos + tilde + 1, "a jitter after '~' such as 10ms", dv.substr(tilde + 1));
         rule_.action.jitter = *j;
       }
       return {};
@@ -389,7 +399,10 @@ class RuleParser {
       // Fewer bytes than an Ethernet header leave no frame at all: every
       // matched frame would vanish (a drop rule says that plainly).
       if (*n < 14)
-        return fail(vpos, "truncate=14 or more (a frame keeps at least its 14-byte Ethernet header; use drop to lose frames)", v);
+        return fail(vpos,
+                    "truncate=14 or more (a frame keeps at least its 14-byte Ethernet header; use "
+                    "drop to lose frames)",
+                    v);
       rule_.action.length = static_cast<uint32_t>(*n);
       return {};
     }

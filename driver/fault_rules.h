@@ -106,11 +106,12 @@ enum class FaultActionKind : uint8_t {
 
 struct FaultAction {
   FaultActionKind kind = FaultActionKind::kDrop;
-  uint32_t count = 0;     // reorder=K: later frames that overtake a held one
-  Duration time{0};       // delay, reorder=DURATION, blackhole length
-  Duration jitter{0};     // delay=D~J: extra uniform [0, J]
-  uint32_t length = 0;    // truncate=N: frame length after truncation
-  uint64_t rate_bps = 0;  // rate=R
+  uint32_t count = 0;       // reorder=K: later frames that overtake a held one
+  Duration time{0};         // delay, reorder=DURATION, blackhole length
+  Duration jitter{0};       // delay=D~J: extra uniform [0, J]
+  bool keep_order = false;  // delay=D~J,fifo: a frame never leaves before an earlier one
+  uint32_t length = 0;      // truncate=N: frame length after truncation
+  uint64_t rate_bps = 0;    // rate=R
 };
 
 struct FaultRule {

@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 #include <net/if.h>
 #include <netlink/addr.h>
+#include <netlink/cache.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
@@ -49,6 +51,10 @@ using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
 using AddrPtr = std::unique_ptr<rtnl_addr, AddrPut>;
 using RoutePtr = std::unique_ptr<rtnl_route, RoutePut>;
 using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrPut>;
+struct CacheFree {
+  void operator()(nl_cache* c) const { nl_cache_free(c); }
+};
+using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
 
 // An IPv4 address as a libnl address, with a prefix length.
 NlAddrPtr nl_ipv4(Ipv4Address a, int prefix_len) {
@@ -368,6 +374,93 @@ Expected<int, std::string> open_netns(std::string_view name) {
     return fmt::format("cannot open network namespace '{}' ({}): {}", name, path, std::strerror(e));
   }
   return fd;
+}
+
+// ---- bridges and queries ----------------------------------------------------
+
+LinkResult Netlink::create_bridge(std::string_view name) {
+  if (name.empty() || name.size() > 15) {
+    return fmt::format("bridge name '{}' must have 1 to 15 characters (IFNAMSIZ)", name);
+  }
+  const int err = rtnl_link_bridge_add(sock_, std::string(name).c_str());
+  if (err < 0) {
+    if (-err == NLE_EXIST) {
+      return fmt::format(
+          "cannot create bridge '{}': an interface of that name already exists (delete it with "
+          "`ip link del {}` or choose another name)",
+          name, name);
+    }
+    return nl_failure(fmt::format("create bridge '{}'", name), err);
+  }
+  return {};
+}
+
+LinkResult Netlink::set_master(std::string_view port, std::string_view bridge) {
+  auto p = get_link(sock_, port);
+  if (!p.ok()) return p.error();
+  auto b = get_link(sock_, bridge);
+  if (!b.ok()) return b.error();
+  const int master = rtnl_link_get_ifindex(b->get());
+  if (rtnl_link_get_master(p->get()) == master) return {};
+  const int err = rtnl_link_enslave_ifindex(sock_, master, rtnl_link_get_ifindex(p->get()));
+  if (err < 0) return nl_failure(fmt::format("make '{}' a port of bridge '{}'", port, bridge), err);
+  return {};
+}
+
+LinkResult Netlink::release(std::string_view port) {
+  auto p = get_link(sock_, port);
+  if (!p.ok()) return p.error();
+  if (rtnl_link_get_master(p->get()) == 0) return {};
+  const int err = rtnl_link_release_ifindex(sock_, rtnl_link_get_ifindex(p->get()));
+  if (err < 0) return nl_failure(fmt::format("take '{}' out of its bridge", port), err);
+  return {};
+}
+
+Expected<std::optional<std::string>, std::string> Netlink::master_of(std::string_view name) {
+  auto l = get_link(sock_, name);
+  if (!l.ok()) return l.error();
+  const int master = rtnl_link_get_master(l->get());
+  if (master == 0) return std::optional<std::string>();
+  rtnl_link* m = nullptr;
+  const int err = rtnl_link_get_kernel(sock_, master, nullptr, &m);
+  if (err < 0) return nl_failure(fmt::format("look up the master of '{}'", name), err);
+  LinkPtr owner(m);
+  const char* n = rtnl_link_get_name(m);
+  return std::optional<std::string>(n != nullptr ? n : "");
+}
+
+Expected<std::vector<Ipv4Cidr>, std::string> Netlink::ipv4_addresses(std::string_view name) {
+  auto l = get_link(sock_, name);
+  if (!l.ok()) return l.error();
+  const int ifindex = rtnl_link_get_ifindex(l->get());
+  nl_cache* raw = nullptr;
+  const int err = rtnl_addr_alloc_cache(sock_, &raw);
+  if (err < 0) return nl_failure("list addresses", err);
+  CachePtr cache(raw);
+  std::vector<Ipv4Cidr> out;
+  for (nl_object* o = nl_cache_get_first(raw); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);  // NOLINT: libnl's object "subclassing"
+    if (rtnl_addr_get_ifindex(a) != ifindex || rtnl_addr_get_family(a) != AF_INET) continue;
+    nl_addr* local = rtnl_addr_get_local(a);
+    if (local == nullptr || nl_addr_get_len(local) != 4) continue;
+    const auto* bytes = static_cast<const uint8_t*>(nl_addr_get_binary_addr(local));
+    out.emplace_back(Ipv4Address(load_be32(bytes)),
+                     static_cast<uint8_t>(rtnl_addr_get_prefixlen(a)));
+  }
+  return out;
+}
+
+Expected<std::vector<std::string>, std::string> Netlink::link_names() {
+  nl_cache* raw = nullptr;
+  const int err = rtnl_link_alloc_cache(sock_, AF_UNSPEC, &raw);
+  if (err < 0) return nl_failure("list interfaces", err);
+  CachePtr cache(raw);
+  std::vector<std::string> out;
+  for (nl_object* o = nl_cache_get_first(raw); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* l = reinterpret_cast<rtnl_link*>(o);  // NOLINT: libnl's object "subclassing"
+    if (const char* n = rtnl_link_get_name(l)) out.emplace_back(n);
+  }
+  return out;
 }
 
 }  // namespace shunt

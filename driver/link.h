@@ -9,6 +9,8 @@
 //   auto peer = Netlink::open("shunt-peer");   // a socket inside that netns
 //   peer->add_address("shv0p", *Ipv4Cidr::parse("198.18.1.1/24"));
 //   peer->set_up("shv0p", true);
+//   nl->create_bridge("shunt-br0");
+//   nl->set_master("shunt0", "shunt-br0");
 //
 // Every operation returns an error string meant for the user: one line that
 // names the operation, the object, what went wrong and, where there is one,
@@ -24,8 +26,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stack/base/addr.h"
 #include "stack/base/result.h"
@@ -92,6 +96,21 @@ class Netlink {
   // Adds (or replaces) a route in the main table: to `dst` through `gateway`
   // on `dev`; an unspecified gateway makes a directly connected route.
   LinkResult add_route(Ipv4Cidr dst, Ipv4Address gateway, std::string_view dev);
+
+  // Bridges (netlink/route/link/bridge.h). A bridge is made down with no
+  // ports, like `ip link add NAME type bridge`; STP is off by default, so
+  // ports forward as soon as they are up.
+  LinkResult create_bridge(std::string_view name);
+  // Makes `port` a port of `bridge` (IFLA_MASTER); already being one is fine.
+  LinkResult set_master(std::string_view port, std::string_view bridge);
+  // Takes `port` out of its bridge (IFLA_MASTER = 0).
+  LinkResult release(std::string_view port);
+  // The name of the link's master (its bridge); nullopt when it has none.
+  Expected<std::optional<std::string>, std::string> master_of(std::string_view name);
+  // The IPv4 addresses on the link.
+  Expected<std::vector<Ipv4Cidr>, std::string> ipv4_addresses(std::string_view name);
+  // The names of every link in this namespace, by ifindex.
+  Expected<std::vector<std::string>, std::string> link_names();
 
  private:
   explicit Netlink(nl_sock* sock) : sock_(sock) {}

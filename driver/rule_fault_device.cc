@@ -15,16 +15,6 @@
 namespace shunt {
 namespace {
 
-constexpr uint64_t kNanosPerSecond = 1'000'000'000;
-
-// Time to send `bytes` at `bps`, in whole nanoseconds (as in FaultInjector).
-Duration wire_time(uint64_t bytes, uint64_t bps, bool round_up) {
-  const unsigned __int128 bit_ns = static_cast<unsigned __int128>(bytes) * 8 * kNanosPerSecond;
-  unsigned __int128 ns = bit_ns / bps;
-  if (round_up && ns * bps != bit_ns) ++ns;
-  return Duration(static_cast<int64_t>(std::min<unsigned __int128>(ns, uint64_t{1} << 60)));
-}
-
 bool chance(Rng& rng, double p) {
   return p > 0.0 && (p >= 1.0 || rng.uniform() < p);
 }
@@ -89,6 +79,11 @@ uint32_t RuleFaultDevice::add_rule(FaultRule rule) {
   rules_.push_back(std::move(rule));
   ids_.push_back(id);
   state_.emplace_back(seed_, id);
+  if (rules_.back().action.kind == FaultActionKind::kRate) {
+    const TokenBucket bucket(rules_.back().action.rate_bps, uint64_t{kRateBucketBytes} * 8);
+    state_.back().rate_bucket[0] = bucket;
+    state_.back().rate_bucket[1] = bucket;
+  }
   unstarted_ = true;
   return id;
 }
@@ -322,8 +317,16 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
           d += Duration(static_cast<int64_t>(
               s.action_rng.below(static_cast<uint64_t>(a.jitter.count()) + 1)));
         }
+        Instant due = t + d;
+        if (a.keep_order) {
+          // fifo: never before a frame this rule delayed earlier (a FIFO
+          // path's queueing jitter).
+          due = std::max(due, s.delay_last_due[dir]);
+          d = due - t;
+        }
+        s.delay_last_due[dir] = std::max(s.delay_last_due[dir], due);
         record(i, f, t, [&] { return "delayed " + format_duration(d); });
-        pending_.emplace(t + d, Pending{std::move(f), i + 1, -1});
+        pending_.emplace(due, Pending{std::move(f), i + 1, -1});
         return;
       }
       case FaultActionKind::kReorder:
@@ -342,15 +345,12 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
         }
         return;
       case FaultActionKind::kRate: {
-        // Token bucket as a virtual schedule (GCRA), as in FaultInjector: the
-        // bucket is full at or after tat; a frame conforms once the bucket
-        // holds its size.
-        const uint64_t bucket = kRateBucketBytes;
-        const uint64_t need = std::min<uint64_t>(f.buf.size(), bucket);
-        Instant release = t;
-        if (s.tat_valid[dir]) {
-          release = std::max(t, s.tat[dir] - wire_time(bucket - need, a.rate_bps, false));
-        }
+        // A frame conforms once the direction's bucket holds its size in
+        // bits; it takes them at its release time (a virtual schedule, so
+        // frames queued behind it wait their turn).
+        TokenBucket& bucket = s.rate_bucket[dir];
+        const uint64_t bits = uint64_t{f.buf.size()} * 8;
+        const Instant release = bucket.conform_time(bits, t);
         if (release > t && s.rate_queued[dir] >= kRateQueueFrames) {
           ++s.counters.rate_dropped;
           record(i, f, t,
@@ -358,9 +358,7 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
           end(f, t);
           return;
         }
-        const Instant base = s.tat_valid[dir] ? std::max(release, s.tat[dir]) : release;
-        s.tat[dir] = base + wire_time(f.buf.size(), a.rate_bps, true);
-        s.tat_valid[dir] = true;
+        bucket.consume(bits, release);
         if (release == t) break;  // conforms now: no fault
         record(i, f, t,
                [&] { return "held " + format_duration(release - t) + " by the rate limit"; });

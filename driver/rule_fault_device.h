@@ -75,6 +75,7 @@
 #include "driver/fault_rules.h"
 #include "stack/base/random.h"
 #include "stack/base/time.h"
+#include "stack/base/token_bucket.h"
 #include "stack/buffer/packet_buffer.h"
 #include "stack/net/device.h"
 
@@ -193,9 +194,10 @@ class RuleFaultDevice final : public NetDevice {
     bool blackhole_started = false;
     Instant blackhole_until{};
     // Per direction (0: in, 1: out).
-    Instant tat[2]{};
-    bool tat_valid[2]{};
+    // rate=: a bucket of kRateBucketBytes * 8 bits filling at rate_bps.
+    TokenBucket rate_bucket[2]{{0, 0}, {0, 0}};
     size_t rate_queued[2]{};
+    Instant delay_last_due[2]{};  // delay=...,fifo: the latest due time given
     std::vector<Held> held;
     FaultRuleCounters counters;
   };

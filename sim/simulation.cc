@@ -37,7 +37,7 @@ Instant Simulation::next_deadline() const {
 size_t Simulation::round() {
   note_round();
   const Instant t = now();
-  // 1. Release frames a device holds until now (FaultInjector delays).
+  // 1. Release frames a device holds until now (fault rule delays).
   for (Entry& e : entries_) {
     if (e.device->next_deadline() <= t) e.device->transmit({}, t);
   }

@@ -4,8 +4,7 @@
 //
 //   BufferPool pool;
 //   MemoryPair link;
-//   FaultInjector lossy(link.a, /*seed=*/1);
-//   lossy.out().drop = 0.01;
+//   RuleFaultDevice lossy(link.a, *parse_fault_rules("out drop 1%"), /*seed=*/1);
 //   Stack a(..., lossy), b(..., link.b);      // each transmits through its device
 //   Simulation sim;
 //   sim.add_host(a, lossy);                   // and receives from the same one
@@ -14,7 +13,7 @@
 //
 // One step of the harness ("settle") repeats rounds at the current instant:
 //   1. every device whose next_deadline() has come is flushed
-//      (transmit() with an empty span releases a FaultInjector's due frames);
+//      (transmit() with an empty span releases a fault device's due frames);
 //   2. every node is polled, in registration order;
 //   3. every device is drained (receive() until it returns 0) into its node.
 // It stops after a round that delivered nothing, so every node has been
@@ -78,7 +77,7 @@ class Simulation {
   Instant now() const { return clock_.now(); }
 
   // Registers a host and the device it receives from: the same device the
-  // host transmits through, or a FaultInjector around it. Both must outlive
+  // host transmits through, or a RuleFaultDevice around it. Both must outlive
   // the Simulation (or at least its last run).
   void add(SimNode& node, NetDevice& device);
   // Same, for a host that does not derive from SimNode; the adapter is owned

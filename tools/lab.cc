@@ -9,7 +9,6 @@
 #include <tuple>
 
 #include "driver/link.h"
-#include "driver/link_admin.h"
 #include "driver/netns.h"
 #include "driver/tap_device.h"
 #include "stack/buffer/buffer_pool.h"
@@ -93,15 +92,13 @@ Result up(const Layout& lab, std::FILE* out) {
 
   auto nl = Netlink::open();
   if (!nl.ok()) return nl.error();
-  auto admin = LinkAdmin::open();
-  if (!admin.ok()) return admin.error();
 
   // The bridge.
   if (auto l = nl->link(lab.bridge); l.ok()) {
     if (auto r = expect_kind(*l, "bridge"); !r.ok()) return r;
     say(fmt::format("bridge {}: exists", lab.bridge));
   } else {
-    if (auto r = admin->create_bridge(lab.bridge); !r.ok()) return r;
+    if (auto r = nl->create_bridge(lab.bridge); !r.ok()) return r;
     say(fmt::format("bridge {}: created", lab.bridge));
   }
 
@@ -153,7 +150,7 @@ Result up(const Layout& lab, std::FILE* out) {
   ports.push_back(lab.peer_port);
   ports.push_back(lab.client_port);
   for (const std::string& port : ports) {
-    if (auto r = admin->set_master(port, lab.bridge); !r.ok()) return r;
+    if (auto r = nl->set_master(port, lab.bridge); !r.ok()) return r;
   }
   std::vector<std::string> host_links = ports;
   host_links.push_back(lab.packet_if);
@@ -229,13 +226,11 @@ bool status(const Layout& lab, std::FILE* out) {
       fmt::format("  namespace {:<12} {}", lab.client_netns, client_ns ? "present" : "missing"));
 
   auto nl = Netlink::open();
-  auto admin = LinkAdmin::open();
-  if (!nl.ok() || !admin.ok()) {
-    std::fprintf(out, "shunt lab: cannot read the links: %s\n",
-                 (!nl.ok() ? nl.error() : admin.error()).c_str());
+  if (!nl.ok()) {
+    std::fprintf(out, "shunt lab: cannot read the links: %s\n", nl.error().c_str());
     return false;
   }
-  auto describe = [&](Netlink& n, LinkAdmin& a, const std::string& name, std::string_view want,
+  auto describe = [&](Netlink& n, const std::string& name, std::string_view want,
                       const std::string& master, const std::string& note) {
     auto l = n.link(name);
     if (!l.ok()) {
@@ -246,13 +241,13 @@ bool status(const Layout& lab, std::FILE* out) {
     std::string s = fmt::format("  {:<12} {:<6} {:<4}", name, kind_of(*l), l->up ? "up" : "down");
     complete &= kind_of(*l) == want && l->up;
     if (!master.empty()) {
-      auto m = a.master_of(name);
+      auto m = n.master_of(name);
       const bool ok = m.ok() && m->has_value() && **m == master;
       complete &= ok;
       s += ok ? fmt::format(" port of {}", master) : std::string(" NOT a bridge port");
     }
     if (kind_of(*l) == "TAP") s += l->carrier ? " (a stack is attached)" : " (no stack attached)";
-    if (auto addrs = a.ipv4_addresses(name); addrs.ok()) {
+    if (auto addrs = n.ipv4_addresses(name); addrs.ok()) {
       for (const Ipv4Cidr& c : *addrs) {
         s += ' ';  // (not `" " + ...`: GCC 12 -O2 warns -Wrestrict falsely)
         s += c.to_string();
@@ -261,17 +256,17 @@ bool status(const Layout& lab, std::FILE* out) {
     if (!note.empty()) s += "  " + note;
     lines.push_back(s);
   };
-  describe(*nl, *admin, lab.bridge, "bridge", "", "");
+  describe(*nl, lab.bridge, "bridge", "", "");
   for (size_t i = 0; i < lab.taps.size(); ++i) {
-    describe(*nl, *admin, lab.taps[i], "TAP", lab.bridge,
+    describe(*nl, lab.taps[i], "TAP", lab.bridge,
              fmt::format("stack address {}", lab.tap_stack_addresses[i].to_string()));
   }
-  describe(*nl, *admin, lab.packet_if, "veth", "",
+  describe(*nl, lab.packet_if, "veth", "",
            fmt::format("AF_PACKET stacks: {}, {}", lab.packet_stack_addresses[0].to_string(),
                        lab.packet_stack_addresses[1].to_string()));
-  describe(*nl, *admin, lab.packet_port, "veth", lab.bridge, "");
-  describe(*nl, *admin, lab.peer_port, "veth", lab.bridge, "");
-  describe(*nl, *admin, lab.client_port, "veth", lab.bridge, "");
+  describe(*nl, lab.packet_port, "veth", lab.bridge, "");
+  describe(*nl, lab.peer_port, "veth", lab.bridge, "");
+  describe(*nl, lab.client_port, "veth", lab.bridge, "");
   // The kernels' interfaces, each in its namespace, with its address.
   for (const auto& [present, ifname, netns, address] :
        {std::tuple{ns, lab.peer_if, lab.netns, lab.peer_address},
@@ -282,13 +277,12 @@ bool status(const Layout& lab, std::FILE* out) {
       continue;
     }
     auto knl = Netlink::open(netns);
-    auto kadmin = LinkAdmin::open(netns);
-    if (!knl.ok() || !kadmin.ok()) {
+    if (!knl.ok()) {
       complete = false;
       continue;
     }
-    describe(*knl, *kadmin, ifname, "veth", "", fmt::format("(in {})", netns));
-    if (auto a = kadmin->ipv4_addresses(ifname);
+    describe(*knl, ifname, "veth", "", fmt::format("(in {})", netns));
+    if (auto a = knl->ipv4_addresses(ifname);
         !a.ok() || std::find(a->begin(), a->end(), address) == a->end()) {
       complete = false;
     }

@@ -1,6 +1,6 @@
 // `shunt lab up|down|status`: a reproducible test network for shunt on this
 // host (docs/lab.md), built with libnl and in-process namespace set-up
-// (driver/link.h, driver/link_admin.h, driver/netns.h); it never runs `ip`.
+// (driver/link.h, driver/netns.h); it never runs `ip`.
 //
 //   host network namespace                              namespace shunt-peer
 //   ----------------------                              --------------------

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "driver/fault_injector.h"
 #include "driver/memory_segment.h"
+#include "driver/rule_fault_device.h"
 #include "sim/simulation.h"
 #include "stack/net/stack.h"
 
@@ -30,8 +30,10 @@ struct Options {
 };
 
 [[noreturn]] void usage(const char* msg) {
-  fmt::print(stderr, "shunt-sim-demo: {}\nusage: shunt-sim-demo [--requests N] [--loss PERCENT] "
-                     "[--delay-ms MS] [--seed S]\n", msg);
+  fmt::print(stderr,
+             "shunt-sim-demo: {}\nusage: shunt-sim-demo [--requests N] [--loss PERCENT] "
+             "[--delay-ms MS] [--seed S]\n",
+             msg);
   std::exit(2);
 }
 
@@ -43,11 +45,16 @@ Options parse(int argc, char** argv) {
     if (i + 1 >= argc) usage(fmt::format("{} needs a value", a).c_str());
     char* end = nullptr;
     const char* v = argv[++i];
-    if (a == "--requests") o.requests = static_cast<int>(std::strtol(v, &end, 10));
-    else if (a == "--loss") o.loss = std::strtod(v, &end);
-    else if (a == "--delay-ms") o.delay_ms = static_cast<int>(std::strtol(v, &end, 10));
-    else if (a == "--seed") o.seed = std::strtoull(v, &end, 10);
-    else usage(fmt::format("unknown option {}", a).c_str());
+    if (a == "--requests")
+      o.requests = static_cast<int>(std::strtol(v, &end, 10));
+    else if (a == "--loss")
+      o.loss = std::strtod(v, &end);
+    else if (a == "--delay-ms")
+      o.delay_ms = static_cast<int>(std::strtol(v, &end, 10));
+    else if (a == "--seed")
+      o.seed = std::strtoull(v, &end, 10);
+    else
+      usage(fmt::format("unknown option {}", a).c_str());
     if (end == v || *end != '\0') usage(fmt::format("{}: '{}' is not a number", a, v).c_str());
   }
   if (o.requests < 1 || o.loss < 0 || o.loss > 100 || o.delay_ms < 0) usage("value out of range");
@@ -92,11 +99,18 @@ int main(int argc, char** argv) {
   Options opt = parse(argc, argv);
   BufferPool pool;
   MemoryPair link;
-  FaultInjector faults(link.a, opt.seed);
-  for (FaultConfig* c : {&faults.out(), &faults.in()}) {
-    c->drop = opt.loss / 100.0;
-    c->delay = std::chrono::milliseconds(opt.delay_ms);
+  // Loss, then delay, in each direction (docs/faults.md).
+  std::string spec;
+  for (const char* dir : {"out", "in"}) {
+    if (opt.loss > 0) spec += fmt::format("{} drop {}%; ", dir, opt.loss);
+    if (opt.delay_ms > 0) spec += fmt::format("{} delay={}ms; ", dir, opt.delay_ms);
   }
+  auto rules = parse_fault_rules(spec);
+  if (!rules.ok()) {
+    fmt::print(stderr, "shunt-sim-demo: {}\n", rules.error());
+    return 2;
+  }
+  RuleFaultDevice faults(link.a, std::move(*rules), opt.seed);
   StackConfig client_cfg, server_cfg;
   client_cfg.mac = MacAddress({0x02, 0, 0xc6, 0x12, 0, 2});
   client_cfg.address = Ipv4Cidr(Ipv4Address(198, 18, 0, 2), 24);
@@ -114,9 +128,10 @@ int main(int argc, char** argv) {
   SocketId cli = *client.udp_open();
   (void)client.connect(cli, {server_cfg.address->address(), 7}, sim.now());
 
-  fmt::print("shunt-sim-demo: client 198.18.0.2 -> UDP echo server 198.18.0.1:7, {} requests,\n"
-             "{}% loss and {} ms delay each way on the client's link (seed {})\n\n",
-             opt.requests, opt.loss, opt.delay_ms, opt.seed);
+  fmt::print(
+      "shunt-sim-demo: client 198.18.0.2 -> UDP echo server 198.18.0.1:7, {} requests,\n"
+      "{}% loss and {} ms delay each way on the client's link (seed {})\n\n",
+      opt.requests, opt.loss, opt.delay_ms, opt.seed);
 
   std::vector<uint8_t> buf(2048);
   std::map<int, int> attempts_hist;
@@ -143,14 +158,13 @@ int main(int argc, char** argv) {
     attempts_hist[attempt] += 1;
     answered += ok;
   }
-  fmt::print("answered {}/{} requests in {:.3f} s of virtual time, mean RTT {:.2f} ms\n", answered,
-             opt.requests, std::chrono::duration<double>(sim.now().time_since_epoch()).count(),
-             answered ? std::chrono::duration<double, std::milli>(total_rtt).count() / answered : 0.0);
-  for (auto [tries, n] : attempts_hist) fmt::print("  {:>4} requests needed {} send(s)\n", n, tries);
-  const FaultStats& fo = faults.out_stats();
-  const FaultStats& fi = faults.in_stats();
-  fmt::print("\nfault injector on the client's link: out {} passed, {} dropped; in {} passed, {} dropped\n",
-             fo.passed, fo.dropped, fi.passed, fi.dropped);
+  fmt::print(
+      "answered {}/{} requests in {:.3f} s of virtual time, mean RTT {:.2f} ms\n", answered,
+      opt.requests, std::chrono::duration<double>(sim.now().time_since_epoch()).count(),
+      answered ? std::chrono::duration<double, std::milli>(total_rtt).count() / answered : 0.0);
+  for (auto [tries, n] : attempts_hist)
+    fmt::print("  {:>4} requests needed {} send(s)\n", n, tries);
+  fmt::print("\non the client's link (docs/faults.md):\n{}", faults.stats_text());
   print_stats("client", client.stats());
   print_stats("server", server.stats());
   return answered == opt.requests ? 0 : 1;

@@ -43,7 +43,6 @@
 
 #include "driver/capture_config.h"
 #include "driver/link.h"
-#include "driver/link_admin.h"
 #include "driver/packet_device.h"
 #include "driver/stack_runner.h"
 #include "driver/tap_device.h"
@@ -490,11 +489,9 @@ class Topology {
     peer_addr_if_ = peer_if_;
     if (o.peer_bridge) {
       peer_addr_if_ = "br0";
-      auto admin = LinkAdmin::open(peer_ns_->name());
-      ASSERT_TRUE(admin.ok()) << admin.error();
-      r = admin->create_bridge(peer_addr_if_);
+      r = peer->create_bridge(peer_addr_if_);
       ASSERT_TRUE(r.ok()) << r.error();
-      r = admin->set_master(peer_if_, peer_addr_if_);
+      r = peer->set_master(peer_if_, peer_addr_if_);
       ASSERT_TRUE(r.ok()) << r.error();
       ASSERT_TRUE(peer->set_up(peer_addr_if_, true).ok());
     }

@@ -5,7 +5,6 @@
 // the lab's bridge, up again (idempotent), down, nothing left.
 #include <filesystem>
 
-#include "driver/link_admin.h"
 #include "driver/netns.h"
 #include "tests/kernel/interop_util.h"
 
@@ -104,7 +103,7 @@ TEST_F(LabTest, UpStatusUpAgainDownLeavesNothing) {
   // What exists, checked independently of the tool's own status.
   auto nl = Netlink::open();
   ASSERT_TRUE(nl.ok());
-  auto admin = LinkAdmin::open();
+  auto admin = Netlink::open();
   ASSERT_TRUE(admin.ok());
   EXPECT_EQ(nl->link(l.bridge)->kind, "bridge");
   for (const std::string& port :
@@ -121,14 +120,14 @@ TEST_F(LabTest, UpStatusUpAgainDownLeavesNothing) {
     EXPECT_TRUE(admin->ipv4_addresses(name)->empty()) << name;
   }
   EXPECT_TRUE(netns_exists(l.netns));
-  auto peer_admin = LinkAdmin::open(l.netns);
+  auto peer_admin = Netlink::open(l.netns);
   ASSERT_TRUE(peer_admin.ok()) << peer_admin.error();
   auto addrs = peer_admin->ipv4_addresses(l.peer_if);
   ASSERT_TRUE(addrs.ok()) << addrs.error();
   EXPECT_EQ(*addrs, std::vector<Ipv4Cidr>{l.peer_address});
   // The second kernel, the client side of `shunt ab`.
   EXPECT_TRUE(netns_exists(l.client_netns));
-  auto client_admin = LinkAdmin::open(l.client_netns);
+  auto client_admin = Netlink::open(l.client_netns);
   ASSERT_TRUE(client_admin.ok()) << client_admin.error();
   addrs = client_admin->ipv4_addresses(l.client_if);
   ASSERT_TRUE(addrs.ok()) << addrs.error();

@@ -1,5 +1,5 @@
 // Bulk TCP transfers between two stacks, both directions at once, checked
-// by SHA-256, on a link impaired by the seeded fault injector: clean, loss,
+// by SHA-256, on a link impaired by seeded fault rules: clean, loss,
 // reordering, duplication, corruption, delay with jitter, a small receive
 // window, MSS 536. Each case states a bound on virtual time and checks
 // that no stall lasted longer than twice the largest RTO seen.
@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "driver/fault_injector.h"
+#include "driver/rule_fault_device.h"
 #include "tests/support/lan.h"
 #include "tests/support/sha256.h"
 
@@ -20,15 +20,17 @@ constexpr size_t kDefaultBytes = 64u << 20;
 
 struct Case {
   std::string name;
-  std::function<void(FaultConfig&)> faults;  // applied to both directions
-  Duration bound;                            // virtual time the transfer must finish in
+  std::string faults;  // a rule body (docs/faults.md) applied to each direction, or ""
+  Duration bound;      // virtual time the transfer must finish in
   size_t bytes = kDefaultBytes;
-  int rcvbuf = 0;       // SO_RCVBUF for both sockets, 0: default
-  int maxseg = 0;       // TCP_MAXSEG, 0: from the MTU
+  int rcvbuf = 0;  // SO_RCVBUF for both sockets, 0: default
+  int maxseg = 0;  // TCP_MAXSEG, 0: from the MTU
   uint64_t seed = 1;
 };
 
-std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
+std::ostream& operator<<(std::ostream& os, const Case& c) {
+  return os << c.name;
+}
 
 // One direction of the transfer: what is sent, what arrived, their hashes.
 struct Flow {
@@ -47,9 +49,11 @@ TEST_P(TcpTransfer, BothDirectionsArriveIntact) {
   MemorySegment seg;
   MemoryPort& pa = seg.add_port();
   MemoryPort& pb = seg.add_port();
-  FaultInjector faults(pa, c.seed);
-  c.faults(faults.out());
-  c.faults(faults.in());
+  // One rule a direction (rule 1 out, rule 2 in), so each direction has
+  // its own selection state and counters.
+  auto rules = parse_fault_rules(c.faults.empty() ? "" : "out " + c.faults + "; in " + c.faults);
+  ASSERT_TRUE(rules.ok()) << rules.error();
+  RuleFaultDevice faults(pa, std::move(*rules), c.seed);
   StackConfig ca, cb;
   ca.mac = test_mac(1);
   ca.address = Ipv4Cidr(test_ip(1), 24);
@@ -125,7 +129,8 @@ TEST_P(TcpTransfer, BothDirectionsArriveIntact) {
         pump(b, *bc, down);
         drain(b, *bc, up);
         drain(a, ac, down);
-        max_rto = std::max({max_rto, a.tcp_info(ac, sim.now())->rto, b.tcp_info(*bc, sim.now())->rto});
+        max_rto =
+            std::max({max_rto, a.tcp_info(ac, sim.now())->rto, b.tcp_info(*bc, sim.now())->rto});
         return up.received == c.bytes && down.received == c.bytes;
       },
       c.bound);
@@ -143,17 +148,17 @@ TEST_P(TcpTransfer, BothDirectionsArriveIntact) {
     }
   }
   if (!done) {
-    const FaultStats& o = faults.out_stats();
-    const FaultStats& i = faults.in_stats();
-    ADD_FAILURE() << "faults out: passed " << o.passed << " dropped " << o.dropped << " delayed "
-                  << o.delayed << " in flight " << faults.in_flight() << "; in: passed " << i.passed
-                  << " delayed " << i.delayed << "; port a rx_dropped " << pa.stats().rx_dropped
-                  << " tx_dropped " << pa.stats().tx_dropped << ", port b rx_dropped "
-                  << pb.stats().rx_dropped << " tx_dropped " << pb.stats().tx_dropped
-                  << "; drops a " << a.stats().total_drops() << " b " << b.stats().total_drops();
+    ADD_FAILURE() << "faults:\n"
+                  << faults.stats_text() << " in flight " << faults.in_flight()
+                  << "; port a rx_dropped " << pa.stats().rx_dropped << " tx_dropped "
+                  << pa.stats().tx_dropped << ", port b rx_dropped " << pb.stats().rx_dropped
+                  << " tx_dropped " << pb.stats().tx_dropped << "; drops a "
+                  << a.stats().total_drops() << " b " << b.stats().total_drops();
     for (const Stack* st : {&a, &b}) {
       st->stats().for_each([](std::string_view g, std::string_view n, uint64_t v) {
-        if (g == "Drop" || (g == "Ip" && v > 0 && n.find("In") == 0)) std::printf("  %s.%s = %lu\n", std::string(g).c_str(), std::string(n).c_str(), static_cast<unsigned long>(v));
+        if (g == "Drop" || (g == "Ip" && v > 0 && n.find("In") == 0))
+          std::printf("  %s.%s = %lu\n", std::string(g).c_str(), std::string(n).c_str(),
+                      static_cast<unsigned long>(v));
       });
     }
   }
@@ -174,9 +179,11 @@ TEST_P(TcpTransfer, BothDirectionsArriveIntact) {
   // Every corrupted frame was caught by a checksum (or another header check).
   // (Segments a connection refused, such as retransmissions of data that
   // did arrive, are not damaged frames.)
-  const FaultStats& fo = faults.out_stats();
-  const FaultStats& fi = faults.in_stats();
-  if (fo.corrupted + fi.corrupted > 0) {
+  const bool corrupting =
+      faults.rule_count() == 2 && faults.rules()[0].action.kind == FaultActionKind::kCorrupt;
+  const uint64_t out_corrupted = corrupting ? faults.counters(0).injected : 0;
+  const uint64_t in_corrupted = corrupting ? faults.counters(1).injected : 0;
+  if (out_corrupted + in_corrupted > 0) {
     auto drops = [](const Stats& s) {
       uint64_t refused = 0;
       for (size_t r = 0; r < kDropReasonCount; ++r) {
@@ -184,40 +191,34 @@ TEST_P(TcpTransfer, BothDirectionsArriveIntact) {
       }
       return s.total_drops() - s.drop_count(DropReason::kArpNotForUs) - refused;
     };
-    EXPECT_EQ(drops(b.stats()), fo.corrupted);
-    EXPECT_EQ(drops(a.stats()), fi.corrupted);
+    EXPECT_EQ(drops(b.stats()), out_corrupted);
+    EXPECT_EQ(drops(a.stats()), in_corrupted);
   }
   RecordProperty("virtual_seconds", std::to_string(std::chrono::duration<double>(took).count()));
-  std::printf("[ %s ] %zu MiB each way in %.2f s virtual; retransmitted %lu/%lu segments; max stall %.3f s\n",
-              c.name.c_str(), c.bytes >> 20, std::chrono::duration<double>(took).count(),
-              static_cast<unsigned long>(a.stats().tcp.RetransSegs),
-              static_cast<unsigned long>(b.stats().tcp.RetransSegs),
-              std::chrono::duration<double>(max_stall).count());
+  std::printf(
+      "[ %s ] %zu MiB each way in %.2f s virtual; retransmitted %lu/%lu segments; max stall %.3f "
+      "s\n",
+      c.name.c_str(), c.bytes >> 20, std::chrono::duration<double>(took).count(),
+      static_cast<unsigned long>(a.stats().tcp.RetransSegs),
+      static_cast<unsigned long>(b.stats().tcp.RetransSegs),
+      std::chrono::duration<double>(max_stall).count());
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Links, TcpTransfer,
-    ::testing::Values(
-        Case{"clean", [](FaultConfig&) {}, 5s},
-        Case{"loss_1pct", [](FaultConfig& f) { f.drop = 0.01; }, 10s, kDefaultBytes, 0, 0, 2},
-        Case{"loss_5pct", [](FaultConfig& f) { f.drop = 0.05; }, 60s, kDefaultBytes, 0, 0, 3},
-        Case{"loss_10pct", [](FaultConfig& f) { f.drop = 0.10; }, 200s, kDefaultBytes, 0, 0, 4},
-        Case{"reorder", [](FaultConfig& f) { f.reorder = 0.05; f.reorder_hold = 3; }, 10s,
-             kDefaultBytes, 0, 0, 5},
-        Case{"duplicate", [](FaultConfig& f) { f.duplicate = 0.05; }, 5s, kDefaultBytes, 0, 0, 6},
-        Case{"corrupt", [](FaultConfig& f) { f.corrupt = 0.01; }, 10s, kDefaultBytes, 0, 0, 7},
-        // 25 ms each way = 50 ms RTT, plus up to 5 ms of queueing jitter; a
-        // FIFO path does not reorder, so jitter keeps order here (the
-        // "reorder" case covers reordering).
-        Case{"delay_50ms_jitter",
-             [](FaultConfig& f) {
-               f.delay = 25ms;
-               f.jitter = 5ms;
-               f.jitter_keeps_order = true;
-             },
-             20s, kDefaultBytes, 0, 0, 8},
-        Case{"small_window", [](FaultConfig&) {}, 10s, kDefaultBytes, 4096, 0, 9},
-        Case{"mss_536", [](FaultConfig&) {}, 5s, kDefaultBytes, 0, 536, 10}),
+    ::testing::Values(Case{"clean", "", 5s},
+                      Case{"loss_1pct", "drop 1%", 10s, kDefaultBytes, 0, 0, 2},
+                      Case{"loss_5pct", "drop 5%", 60s, kDefaultBytes, 0, 0, 3},
+                      Case{"loss_10pct", "drop 10%", 200s, kDefaultBytes, 0, 0, 4},
+                      Case{"reorder", "reorder=3 5%", 10s, kDefaultBytes, 0, 0, 5},
+                      Case{"duplicate", "duplicate 5%", 5s, kDefaultBytes, 0, 0, 6},
+                      Case{"corrupt", "corrupt 1%", 10s, kDefaultBytes, 0, 0, 7},
+                      // 25 ms each way = 50 ms RTT, plus up to 5 ms of queueing jitter; a
+                      // FIFO path does not reorder, so jitter keeps order here (the
+                      // "reorder" case covers reordering): fifo.
+                      Case{"delay_50ms_jitter", "delay=25ms~5ms,fifo", 20s, kDefaultBytes, 0, 0, 8},
+                      Case{"small_window", "", 10s, kDefaultBytes, 4096, 0, 9},
+                      Case{"mss_536", "", 5s, kDefaultBytes, 0, 536, 10}),
     [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 }  // namespace

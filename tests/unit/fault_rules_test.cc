@@ -112,6 +112,22 @@ TEST(FaultRulesParse, EveryField) {
   EXPECT_DOUBLE_EQ(ge2.select.ge->k, 1.0);
 }
 
+TEST(FaultRulesParse, DelayFifo) {
+  FaultRule r = rule("out delay=25ms~5ms,fifo");
+  EXPECT_EQ(r.action.kind, FaultActionKind::kDelay);
+  EXPECT_EQ(r.action.time, 25ms);
+  EXPECT_EQ(r.action.jitter, 5ms);
+  EXPECT_TRUE(r.action.keep_order);
+  EXPECT_TRUE(rule("in delay=5ms,fifo").action.keep_order);
+  EXPECT_FALSE(rule("out delay=25ms~5ms").action.keep_order);
+  EXPECT_EQ(error_of("out delay=5ms~1ms,lifo"),
+            "rule 1 'out delay=5ms~1ms,lifo', column 19: expected 'fifo' after ',' (frames leave "
+            "in the order they came), got 'lifo'");
+  EXPECT_EQ(error_of("out delay=x,fifo"),
+            "rule 1 'out delay=x,fifo', column 11: expected a delay such as 50ms, optionally with "
+            "jitter: 50ms~10ms, got 'x'");
+}
+
 TEST(FaultRulesParse, RuleSetWithSeed) {
   auto set = parse_fault_rules(" seed=42 ; both drop 2%;; in drop nth=1 tcp synack;");
   ASSERT_TRUE(set.ok()) << set.error();
@@ -356,6 +372,32 @@ TEST(FaultRulesDevice, DelayAndTimeWindow) {
   EXPECT_EQ(rig.stack_receives(at(30ms)), (std::vector<uint32_t>{3}));
   EXPECT_TRUE(rig.stack_receives(at(39ms)).empty());
   EXPECT_EQ(rig.stack_receives(at(40ms)), (std::vector<uint32_t>{2}));
+}
+
+TEST(FaultRulesDevice, JitterStaysWithinBoundsAndFifoKeepsOrder) {
+  for (bool fifo : {false, true}) {
+    Rig rig(fifo ? "out delay=10ms~5ms,fifo" : "out delay=10ms~5ms", 11);
+    for (uint32_t i = 0; i < 1000; ++i) rig.send(i, at(0ms));
+    std::vector<uint32_t> ids;
+    Instant first = kNever;
+    Instant last = Instant{};
+    for (Instant t = at(0ms); t <= at(1s); t += 100us) {
+      const std::vector<uint32_t> got = rig.peer_receives(t);
+      if (got.empty()) continue;
+      EXPECT_GE(t, at(10ms));
+      EXPECT_LE(t, at(15ms));
+      first = std::min(first, t);
+      last = std::max(last, t);
+      ids.insert(ids.end(), got.begin(), got.end());
+    }
+    ASSERT_EQ(ids.size(), 1000u);
+    if (!fifo) {
+      EXPECT_GT(last - first, 4ms);  // the draws spread over the range
+    }
+    // Without fifo frames overtake one another; with it they do not.
+    EXPECT_EQ(std::is_sorted(ids.begin(), ids.end()), fifo);
+    EXPECT_EQ(rig.dev.counters(0).injected, 1000u);
+  }
 }
 
 TEST(FaultRulesDevice, BlackholeFiresOnceForItsDuration) {

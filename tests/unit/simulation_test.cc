@@ -115,7 +115,7 @@ class EchoNode final : public SimNode {
 };
 
 // A device decorator that holds transmitted frames for a fixed time: it has
-// its own deadlines, like a FaultInjector with a delay.
+// its own deadlines, like a RuleFaultDevice with a delay rule.
 class DelayDevice final : public NetDevice {
  public:
   DelayDevice(NetDevice& inner, Duration delay) : inner_(inner), delay_(delay) {}

@@ -14,7 +14,6 @@
 #include <thread>
 
 #include "driver/link.h"
-#include "driver/link_admin.h"
 #include "driver/netns.h"
 #include "tools/ab/parse.h"
 #include "tools/ab/process.h"
@@ -456,7 +455,7 @@ std::string headline(const StepSpec& s, const StepResult& r) {
 // ARP for it on the bridge too (Linux answers for any local address on any
 // interface), so the clients' traffic goes astray (docs/lab.md).
 Expected<void, std::string> check_no_host_address(const lab::Layout& lab) {
-  auto admin = LinkAdmin::open();
+  auto admin = Netlink::open();
   if (!admin.ok()) return {};
   auto names = admin->link_names();
   if (!names.ok()) return {};
