@@ -20,13 +20,8 @@
 
 #include <fmt/format.h>
 
-#include "driver/capture_config.h"
-#include "driver/capture_device.h"
-#include "driver/link.h"
-#include "driver/packet_device.h"
-#include "driver/pcap_writer.h"
+#include "driver/device_chain.h"
 #include "driver/rule_fault_device.h"
-#include "driver/tap_device.h"
 #include "control/path.h"
 #include "preload/control_server.h"
 #include "preload/host_secret.h"
@@ -124,65 +119,34 @@ int Runtime::ensure_started() {
 int Runtime::start_locked() {
   owner_pid_ = getpid();
   pool_ = std::make_unique<BufferPool>();
-  std::unique_ptr<NetDevice> dev;
-  std::string ifname = config_.ifname;
-  if (config_.device == Config::Device::kTap) {
-    TapOptions o;
-    o.name = config_.ifname;
-    o.mode = TapOptions::Mode::kCreateOrAttach;
-    auto tap = TapDevice::open(o, *pool_);
-    if (!tap) die(tap.error());
-    // A TAP shunt created gets its host side configured: the kernel owns
-    // SHUNT_TAP_HOST_IP there, never the stack's address. An existing TAP
-    // is left as its owner set it up (e.g. a `shunt lab` bridge port).
-    if ((*tap)->created()) {
-      auto nl = Netlink::open();
-      if (!nl) die(nl.error());
-      if (auto r = nl->add_address(ifname, config_.tap_host); !r) die(r.error());
-      if (config_.mtu != 0) {
-        if (auto r = nl->set_mtu(ifname, config_.mtu); !r) die(r.error());
-      }
-      if (auto r = nl->set_up(ifname, true); !r) die(r.error());
-    }
-    dev = std::move(*tap);
-  } else {
-    PacketOptions o;
-    o.interface = config_.ifname;
-    o.mac = config_.effective_mac();
-    auto pkt = PacketDevice::open(o, *pool_);
-    if (!pkt) die(pkt.error());
-    dev = std::move(*pkt);
-  }
-  const int device_fd = dev->fd();
-  device_fd_ = device_fd;
-  // The capture sits on the device and the fault rules outside it: the
-  // capture shows what crossed the wire, with the faults as comments when
-  // it is pcapng (docs/faults.md).
-  CaptureDevice* capture = nullptr;
-  if (!config_.pcap.empty()) {
-    auto cap = open_capture(std::move(dev), config_.pcap, config_.pcap_filter);
-    if (!cap) die("shunt: " + cap.error());
-    capture = cap->get();
-    pcap_fd_ = capture->writer().fd();
-    dev = std::move(*cap);
-  }
+  const std::string& ifname = config_.ifname;
   uint64_t seed = 0;
   if (config_.seed) {
     seed = *config_.seed;
   } else if (getrandom(&seed, sizeof seed, 0) != sizeof seed) {
     seed = static_cast<uint64_t>(to_ns(now())) ^ static_cast<uint64_t>(getpid());
   }
-  {
-    // The fault device is always there, without rules too (it then passes
-    // frames straight through), so that rules can be added at run time.
-    // Its seed: SHUNT_FAULTS' seed=, else SHUNT_SEED, else the stack's.
-    const uint64_t fault_seed = config_.faults.seed.value_or(seed);
-    auto faults = std::make_unique<RuleFaultDevice>(std::move(dev), config_.faults, fault_seed);
-    if (capture != nullptr) faults->set_observer(capture);
-    faults_ = faults.get();
-    dev = std::move(faults);
-  }
-  device_ = std::move(dev);
+  // The device chain (driver/device_chain.h): fault rules, the capture
+  // (SHUNT_PCAP), then the TAP or AF_PACKET device. The fault device's
+  // seed: SHUNT_FAULTS' seed=, else SHUNT_SEED, else the stack's.
+  DeviceChainOptions chain_options;
+  chain_options.base = config_.device == Config::Device::kTap ? DeviceChainOptions::Base::kTap
+                                                              : DeviceChainOptions::Base::kPacket;
+  chain_options.ifname = config_.ifname;
+  chain_options.mac = config_.effective_mac();
+  chain_options.tap_host = config_.tap_host;
+  chain_options.mtu = config_.mtu;
+  chain_options.pcap = config_.pcap;
+  chain_options.pcap_filter = config_.pcap_filter;
+  chain_options.faults = config_.faults;
+  chain_options.fault_seed = config_.faults.seed.value_or(seed);
+  auto chain = build_device_chain(chain_options, *pool_);
+  if (!chain) die(chain.error());
+  const int device_fd = chain->device_fd;
+  device_fd_ = device_fd;
+  pcap_fd_ = chain->pcap_fd;
+  faults_ = chain->faults;
+  device_ = std::move(chain->device);
 
   StackConfig sc;
   sc.mac = config_.effective_mac();
