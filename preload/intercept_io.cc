@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "preload/blocking_wait.h"
 #include "preload/calls.h"
 #include "preload/sockaddr.h"
 
@@ -330,12 +331,11 @@ ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
     if (r.error() == Error::kAgain) {
       if (sent == 0 && rt.drop_if_stale(sf, fd)) return kRedo;
       if (nonblock) break;
-      if (rt.wait(lock, sf, fd, true, call_timeout(sf->sndtimeo)) < 0) {
+      if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kWrite)) {
+        if (sf == nullptr) return sent > 0 ? static_cast<ssize_t>(sent) : -1;
         if (sent > 0) break;
         return -1;
       }
-      sf = rt.lookup(fd);
-      if (sf == nullptr) return sent > 0 ? static_cast<ssize_t>(sent) : fail(EBADF);
       continue;
     }
     if (sent > 0) break;
@@ -425,9 +425,7 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
       if (r.error() != Error::kAgain || nonblock) return fail(r.error());
       // Reads shut down: a blocking one ends with 0 (__skb_wait_for_more_packets).
       if (auto ready = rt.stack().readiness(sf->id); ready && (*ready & readiness::kReadHangup) != 0) return 0;
-      if (rt.wait(lock, sf, fd, false, call_timeout(sf->rcvtimeo)) < 0) return -1;
-      sf = rt.lookup(fd);
-      if (sf == nullptr) return fail(EBADF);
+      if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kRead)) return -1;
     }
   }
   // A stream has no source address to give (recvfrom sets the length to 0).
@@ -450,9 +448,7 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
       rt.publish();
       if (r || r.error() != Error::kAgain) return r ? 0 : fail(r.error());
       if (nonblock) return fail(EAGAIN);
-      if (rt.wait(lock, sf, fd, false, call_timeout(sf->rcvtimeo), true) < 0) return -1;
-      sf = rt.lookup(fd);
-      if (sf == nullptr) return fail(EBADF);
+      if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kReadBytes)) return -1;
       if (auto n = rt.stack().next_datagram_size(sf->id); n && *n > 0) return 0;
     }
   }
@@ -493,12 +489,11 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
     }
     // Wakes for any new bytes, below SO_RCVLOWAT too, and counts them
     // towards the target (sk_wait_data).
-    if (rt.wait(lock, sf, fd, false, call_timeout(sf->rcvtimeo), true) < 0) {
+    if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kReadBytes)) {
+      if (sf == nullptr) return got > 0 ? static_cast<ssize_t>(got) : -1;
       if (got > 0) break;
       return -1;
     }
-    sf = rt.lookup(fd);
-    if (sf == nullptr) return got > 0 ? static_cast<ssize_t>(got) : fail(EBADF);
   }
   // SO_TIMESTAMP on a stream: the arrival of the last data (tcp_recv_timestamp).
   if (cw != nullptr && got > 0 && (sf->extras.cmsg & cmsg_flag::kTimestamp) != 0) {
