@@ -545,64 +545,6 @@ void Runtime::forget_stale(SocketFile* sf, int fd) {
   }
 }
 
-void Runtime::exit_sockets() {
-  // Not started, a failed start, a vfork child, or a fork child that left
-  // the stack to its parent: nothing to close.
-  if (!started_ || stack_ == nullptr || !owns_stack_ || getpid() != owner_pid_) return;
-  if (exiting_.exchange(true)) return;
-  int64_t limit_ms = config_.exit_linger_ms;
-  const int64_t deadline = to_ns(now()) + limit_ms * 1'000'000;
-  {
-    // _exit may come from a signal handler that interrupted a call holding
-    // the lock: try for as long as the linger allows, then give up.
-    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
-    while (!lock.try_lock()) {
-      if (to_ns(now()) >= deadline) {
-        log(Config::LogLevel::kWarn, "exit: the stack was busy; sockets not closed");
-        return;
-      }
-      usleep(1000);
-    }
-    // The kernel closes every file of a dying process: each socket as by
-    // its last close() (FIN after queued data; RST for unread data or
-    // SO_LINGER 0, Linux tcp_close). Other threads may still be inside a
-    // call on these sockets, so the SocketFiles stay, inert.
-    const Instant t = now();
-    for (auto& [id, sf] : by_id_) {
-      if (sf->inert) continue;
-      (void)stack_->close(sf->id, t);
-      sf->inert = true;
-    }
-    publish();
-    // Wake anyone blocked on a socket: it now fails with EBADF.
-    for (auto& [id, sf] : by_id_) {
-      if (!sf->fds.empty()) (void)!libc().write(sf->fds.front(), &kEventOne, sizeof kEventOne);
-    }
-  }
-  linger_until(deadline);
-}
-
-void Runtime::linger_until(int64_t deadline_ns) {
-  struct StatsAtExit {
-    Runtime& rt;
-    ~StatsAtExit() {
-      rt.stop_control();
-      if (rt.config_.stats_at_exit) {
-        std::lock_guard<std::mutex> lock(rt.mu_);
-        rt.print_stats();
-      }
-    }
-  } stats{*this};
-  while (to_ns(now()) < deadline_ns) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!stack_->has_pending_output()) return;
-    }
-    usleep(5000);
-  }
-  log(Config::LogLevel::kWarn, "exit: data was still in flight after SHUNT_EXIT_LINGER_MS");
-}
-
 bool Runtime::all_handlers_restart() {
   for (int sig = 1; sig < NSIG; ++sig) {
     // Signals raised by a faulting instruction cannot interrupt a sleep in
@@ -619,48 +561,6 @@ bool Runtime::all_handlers_restart() {
     if ((sa.sa_flags & SA_RESTART) == 0) return false;
   }
   return true;
-}
-
-void Runtime::before_fork() { mu_.lock(); }
-
-void Runtime::after_fork_parent() {
-  if (started_ && owns_stack_ && config_.fork == Config::ForkPolicy::kChild) {
-    // SHUNT_FORK=child: the child takes the stack; our sockets go inert.
-    owns_stack_ = false;
-    for (auto& [id, sf] : by_id_) sf->inert = true;
-    stop_.store(true);
-    (void)!libc().write(wake_fd_, &kEventOne, sizeof kEventOne);
-    stop_control();  // the child serves its own, under its pid
-  }
-  mu_.unlock();
-}
-
-void Runtime::after_fork_child() {
-  if (started_ && owns_stack_) {
-    if (config_.fork == Config::ForkPolicy::kChild) {
-      // The parent's stack thread did not come along: start ours.
-      owner_pid_ = getpid();
-      stop_.store(false);
-      std::thread([this] { thread_main(); }).detach();
-      if (control_) {
-        control_->abandon();
-        control_.reset();
-        control_fd_.store(-1);
-        start_control();
-      }
-    } else {
-      // Default: the parent keeps the stack. Inherited sockets are inert
-      // and new AF_INET sockets in this process go to the kernel.
-      owns_stack_ = false;
-      for (auto& [id, sf] : by_id_) sf->inert = true;
-      if (control_) {
-        control_->abandon();  // the parent's socket file and thread
-        control_.reset();
-        control_fd_.store(-1);
-      }
-    }
-  }
-  mu_.unlock();
 }
 
 }  // namespace shunt::preload
