@@ -1,7 +1,7 @@
-// Interposed data calls: send*, recv*, read, write, readv, writev,
-// sendfile, splice, and the fortified aliases; the ancillary data of
-// sendmsg and recvmsg (ip(7), socket(7)), the error queue, UDP corking
-// and segmentation.
+// Interposed data calls: send*, recv*, read, write, readv, writev and
+// the fortified aliases (sendfile and splice: intercept_splice.cc); the
+// ancillary data of sendmsg and recvmsg (ip(7), socket(7)), the error
+// queue, UDP corking and segmentation.
 #include <fcntl.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
@@ -15,7 +15,9 @@
 #include <cstring>
 #include <vector>
 
+#include "preload/blocking_wait.h"
 #include "preload/calls.h"
+#include "preload/data_path.h"
 #include "preload/sockaddr.h"
 
 #ifndef UDP_SEGMENT
@@ -29,10 +31,6 @@
 namespace shunt::preload {
 namespace {
 
-// stack_send / stack_recv found the fd's placeholder replaced behind our
-// back (Runtime::drop_if_stale): the caller redoes the call on the kernel.
-constexpr ssize_t kRedo = -2;
-
 // Linux UDP_MAX_SEGMENTS: datagrams one UDP_SEGMENT send may become.
 constexpr size_t kMaxGsoSegments = 128;
 // The largest UDP payload one IPv4 datagram carries.
@@ -43,6 +41,8 @@ size_t iov_total(const iovec* iov, int n) {
   for (int i = 0; i < n; ++i) t += iov[i].iov_len;
   return t;
 }
+
+}  // namespace
 
 // Control messages written into a msghdr as Linux's put_cmsg does: what
 // fits, MSG_CTRUNC for what does not.
@@ -81,6 +81,8 @@ class CmsgWriter {
   size_t used_ = 0;
   int flags_ = 0;
 };
+
+namespace {
 
 // SO_TIMESTAMP(NS) in the form asked for (sock_recv_timestamp).
 void put_timestamp(CmsgWriter& cw, uint32_t bits, int64_t ns) {
@@ -249,8 +251,10 @@ ssize_t udp_send(Runtime& rt, SocketFile* sf, Bytes data, std::optional<Endpoint
   return static_cast<ssize_t>(data.size());
 }
 
+}  // namespace
+
 ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, const iovec* iov,
-                   int iovcnt, int flags, const sockaddr* to, socklen_t tolen, const msghdr* msg = nullptr) {
+                   int iovcnt, int flags, const sockaddr* to, socklen_t tolen, const msghdr* msg) {
   Runtime& rt = Runtime::get();
   if (sf->inert) return fail(EBADF);
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
@@ -330,12 +334,11 @@ ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
     if (r.error() == Error::kAgain) {
       if (sent == 0 && rt.drop_if_stale(sf, fd)) return kRedo;
       if (nonblock) break;
-      if (rt.wait(lock, sf, fd, true, call_timeout(sf->sndtimeo)) < 0) {
+      if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kWrite)) {
+        if (sf == nullptr) return sent > 0 ? static_cast<ssize_t>(sent) : -1;
         if (sent > 0) break;
         return -1;
       }
-      sf = rt.lookup(fd);
-      if (sf == nullptr) return sent > 0 ? static_cast<ssize_t>(sent) : fail(EBADF);
       continue;
     }
     if (sent > 0) break;
@@ -345,6 +348,8 @@ ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
   if (sent == 0 && total > 0) return fail(EAGAIN);
   return static_cast<ssize_t>(sent);
 }
+
+namespace {
 
 void copy_out(const iovec* iov, int iovcnt, const uint8_t* data, size_t n) {
   size_t off = 0;
@@ -398,9 +403,11 @@ ssize_t recv_errqueue(SocketFile* sf, const iovec* iov, int iovcnt, sockaddr* fr
   return static_cast<ssize_t>(n);
 }
 
+}  // namespace
+
 ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, const iovec* iov,
                    int iovcnt, int flags, sockaddr* from, socklen_t* fromlen, int* msg_flags,
-                   CmsgWriter* cw = nullptr) {
+                   CmsgWriter* cw) {
   Runtime& rt = Runtime::get();
   if (sf->inert) return fail(EBADF);
   if ((flags & MSG_OOB) != 0) return fail(EINVAL);  // urgent data is inline
@@ -425,9 +432,7 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
       if (r.error() != Error::kAgain || nonblock) return fail(r.error());
       // Reads shut down: a blocking one ends with 0 (__skb_wait_for_more_packets).
       if (auto ready = rt.stack().readiness(sf->id); ready && (*ready & readiness::kReadHangup) != 0) return 0;
-      if (rt.wait(lock, sf, fd, false, call_timeout(sf->rcvtimeo)) < 0) return -1;
-      sf = rt.lookup(fd);
-      if (sf == nullptr) return fail(EBADF);
+      if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kRead)) return -1;
     }
   }
   // A stream has no source address to give (recvfrom sets the length to 0).
@@ -450,9 +455,7 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
       rt.publish();
       if (r || r.error() != Error::kAgain) return r ? 0 : fail(r.error());
       if (nonblock) return fail(EAGAIN);
-      if (rt.wait(lock, sf, fd, false, call_timeout(sf->rcvtimeo), true) < 0) return -1;
-      sf = rt.lookup(fd);
-      if (sf == nullptr) return fail(EBADF);
+      if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kReadBytes)) return -1;
       if (auto n = rt.stack().next_datagram_size(sf->id); n && *n > 0) return 0;
     }
   }
@@ -493,12 +496,11 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
     }
     // Wakes for any new bytes, below SO_RCVLOWAT too, and counts them
     // towards the target (sk_wait_data).
-    if (rt.wait(lock, sf, fd, false, call_timeout(sf->rcvtimeo), true) < 0) {
+    if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kReadBytes)) {
+      if (sf == nullptr) return got > 0 ? static_cast<ssize_t>(got) : -1;
       if (got > 0) break;
       return -1;
     }
-    sf = rt.lookup(fd);
-    if (sf == nullptr) return got > 0 ? static_cast<ssize_t>(got) : fail(EBADF);
   }
   // SO_TIMESTAMP on a stream: the arrival of the last data (tcp_recv_timestamp).
   if (cw != nullptr && got > 0 && (sf->extras.cmsg & cmsg_flag::kTimestamp) != 0) {
@@ -506,8 +508,6 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
   }
   return static_cast<ssize_t>(got);  // with MSG_TRUNC: the bytes thrown away
 }
-
-}  // namespace
 
 int flush_udp_cork(Runtime& rt, SocketFile* sf) {
   if (!sf->cork.pending) return 0;
@@ -674,197 +674,6 @@ SHUNT_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
   SHUNT_RESULT_OR(stack_send(lock, fd, sf, iov, iovcnt, 0, nullptr, 0), libc().writev(fd, iov, iovcnt));
 }
 
-// sendfile with a stack socket as the destination: read the file and send
-// (docs/design.md / issue 5: emulated). A stack socket as the source is EINVAL,
-// as for any socket on Linux.
-static ssize_t do_sendfile(int out_fd, int in_fd, off_t* offset, size_t count, bool is64) {
-  Runtime& rt = Runtime::get();
-  if (rt.lookup(out_fd) == nullptr) {
-    if (rt.lookup(in_fd) != nullptr) return fail(EINVAL);
-    return is64 ? libc().sendfile64(out_fd, in_fd, reinterpret_cast<off64_t*>(offset), count)
-                : libc().sendfile(out_fd, in_fd, offset, count);
-  }
-  std::vector<uint8_t> buf(std::min<size_t>(count, 256 * 1024));
-  size_t done = 0;
-  off_t pos = offset != nullptr ? *offset : 0;
-  while (done < count) {
-    size_t want = std::min(buf.size(), count - done);
-    ssize_t n = offset != nullptr ? pread(in_fd, buf.data(), want, pos) : libc().read(in_fd, buf.data(), want);
-    if (n < 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
-    if (n == 0) break;
-    ssize_t w;
-    {
-      std::unique_lock<std::mutex> lock(rt.mutex());
-      SocketFile* sf = rt.lookup(out_fd);
-      if (sf == nullptr) return fail(EBADF);
-      iovec v{buf.data(), static_cast<size_t>(n)};
-      w = stack_send(lock, out_fd, sf, &v, 1, 0, nullptr, 0);
-    }
-    if (w == kRedo) {
-      // out_fd is a kernel file now: the rest goes the kernel's way, from
-      // where this round started reading.
-      if (offset == nullptr) lseek(in_fd, -n, SEEK_CUR);
-      if (done > 0) break;
-      return is64 ? libc().sendfile64(out_fd, in_fd, reinterpret_cast<off64_t*>(offset), count)
-                  : libc().sendfile(out_fd, in_fd, offset, count);
-    }
-    if (w < 0) {
-      if (done > 0) break;
-      return -1;
-    }
-    done += static_cast<size_t>(w);
-    pos += w;
-    if (w < n) {
-      // The socket took less (non-blocking): put the file position back.
-      if (offset == nullptr) lseek(in_fd, w - n, SEEK_CUR);
-      break;
-    }
-  }
-  if (offset != nullptr) *offset = pos;
-  return static_cast<ssize_t>(done);
-}
-
-SHUNT_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count) noexcept {
-  return do_sendfile(out_fd, in_fd, offset, count, false);
-}
-
-SHUNT_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t* offset, size_t count) noexcept {
-  return do_sendfile(out_fd, in_fd, reinterpret_cast<off_t*>(offset), count, true);
-}
-
-namespace {
-
-bool is_pipe(int fd) {
-  struct stat st{};
-  return libc().fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
-}
-
-// Waits until the pipe `fd` is ready for `events` (POLLIN / POLLOUT), or,
-// for POLLIN, has no writers left. Returns 0, or -1 with errno (EINTR).
-int wait_pipe(int fd, short events) {
-  pollfd p{fd, events, 0};
-  while (true) {
-    int r = libc().poll(&p, 1, -1);
-    if (r > 0) return 0;
-    if (r < 0 && errno != EINTR) return -1;
-    if (r < 0) return -1;
-  }
-}
-
-// A stack socket into a pipe: what the pipe has room for is peeked from
-// the socket, written into the pipe, and then taken off the socket, so
-// nothing is lost when the pipe takes less.
-ssize_t splice_socket_to_pipe(int sock, int pipe_w, size_t len, unsigned flags) {
-  const bool nonblock = (flags & SPLICE_F_NONBLOCK) != 0;
-  Runtime& rt = Runtime::get();
-  while (true) {
-    const int size = libc().fcntl(pipe_w, F_GETPIPE_SZ);
-    int queued = 0;
-    libc().ioctl(pipe_w, FIONREAD, &queued);
-    const size_t room = size > queued ? static_cast<size_t>(size - queued) : 0;
-    if (room == 0) {
-      if (nonblock) return fail(EAGAIN);
-      if (wait_pipe(pipe_w, POLLOUT) < 0) return -1;
-      continue;
-    }
-    std::vector<uint8_t> buf(std::min(len, room));
-    iovec v{buf.data(), buf.size()};
-    ssize_t n;
-    bool datagram;
-    {
-      std::unique_lock<std::mutex> lock(rt.mutex());
-      SocketFile* sf = rt.lookup(sock);
-      if (sf == nullptr) return fail(EBADF);
-      datagram = sf->type == SOCK_DGRAM;
-      // A datagram is taken whole (the rest of a long one is lost, as with
-      // read); a stream is only peeked here.
-      const int rflags = (datagram ? 0 : MSG_PEEK) | (nonblock ? MSG_DONTWAIT : 0);
-      n = stack_recv(lock, sock, sf, &v, 1, rflags, nullptr, nullptr, nullptr);
-    }
-    if (n == kRedo) return fail(EBADF);
-    if (n <= 0) return n;
-    ssize_t w = libc().write(pipe_w, buf.data(), static_cast<size_t>(n));
-    if (w < 0) return datagram ? -1 : w;
-    if (!datagram) {
-      std::unique_lock<std::mutex> lock(rt.mutex());
-      SocketFile* sf = rt.lookup(sock);
-      if (sf == nullptr) return fail(EBADF);
-      iovec take{buf.data(), static_cast<size_t>(w)};
-      (void)stack_recv(lock, sock, sf, &take, 1, MSG_DONTWAIT, nullptr, nullptr, nullptr);
-    }
-    return w;
-  }
-}
-
-// A pipe into a stack socket: the pipe's bytes are copied out with tee(2)
-// (leaving them in the pipe), sent, and then as many as the socket took
-// are read off the pipe.
-ssize_t splice_pipe_to_socket(int pipe_r, int sock, size_t len, unsigned flags) {
-  const bool nonblock = (flags & SPLICE_F_NONBLOCK) != 0;
-  Runtime& rt = Runtime::get();
-  int avail = 0;
-  while (true) {
-    libc().ioctl(pipe_r, FIONREAD, &avail);
-    if (avail > 0) break;
-    pollfd p{pipe_r, POLLIN, 0};
-    libc().poll(&p, 1, 0);
-    if ((p.revents & POLLHUP) != 0) return 0;  // empty, and no writer left
-    if (nonblock) return fail(EAGAIN);
-    if (wait_pipe(pipe_r, POLLIN) < 0) return -1;
-  }
-  const size_t want = std::min(len, static_cast<size_t>(avail));
-  int scratch[2];
-  if (pipe2(scratch, O_CLOEXEC) < 0) return -1;
-  ssize_t copied = tee(pipe_r, scratch[1], want, SPLICE_F_NONBLOCK);
-  std::vector<uint8_t> buf(copied > 0 ? static_cast<size_t>(copied) : 0);
-  if (copied > 0) copied = libc().read(scratch[0], buf.data(), buf.size());
-  libc().close(scratch[0]);
-  libc().close(scratch[1]);
-  if (copied <= 0) return copied < 0 ? -1 : fail(EAGAIN);
-  ssize_t sent;
-  {
-    std::unique_lock<std::mutex> lock(rt.mutex());
-    SocketFile* sf = rt.lookup(sock);
-    if (sf == nullptr) return fail(EBADF);
-    iovec v{buf.data(), static_cast<size_t>(copied)};
-    const int sflags = ((flags & SPLICE_F_MORE) != 0 ? MSG_MORE : 0) | (nonblock ? MSG_DONTWAIT : 0);
-    sent = stack_send(lock, sock, sf, &v, 1, sflags, nullptr, 0);
-  }
-  if (sent == kRedo) return fail(EBADF);
-  if (sent <= 0) return sent;
-  // Take off the pipe what the socket took.
-  size_t left = static_cast<size_t>(sent);
-  while (left > 0) {
-    ssize_t r = libc().read(pipe_r, buf.data(), left);
-    if (r <= 0) break;
-    left -= static_cast<size_t>(r);
-  }
-  return sent;
-}
-
-}  // namespace
-
-// splice(2) with a stack socket at one end, emulated by copying through a
-// buffer (the kernel cannot move pages into or out of a user-space
-// stack). The other end must be a pipe, and the socket end takes no
-// offset, as on Linux.
-SHUNT_EXPORT ssize_t splice(int fd_in, loff_t* off_in, int fd_out, loff_t* off_out, size_t len,
-                            unsigned int flags) {
-  Runtime& rt = Runtime::get();
-  const bool in_stack = rt.lookup(fd_in) != nullptr;
-  const bool out_stack = rt.lookup(fd_out) != nullptr;
-  if (!in_stack && !out_stack) return libc().splice(fd_in, off_in, fd_out, off_out, len, flags);
-  if (in_stack && out_stack) return fail(EINVAL);  // neither is a pipe
-  const int pipe_fd = in_stack ? fd_out : fd_in;
-  if (!is_pipe(pipe_fd)) return fail(EINVAL);
-  // do_splice: an offset for the socket is EINVAL, for the pipe ESPIPE.
-  if ((in_stack ? off_in : off_out) != nullptr) return fail(EINVAL);
-  if ((in_stack ? off_out : off_in) != nullptr) return fail(ESPIPE);
-  if (len == 0) return 0;
-  return in_stack ? splice_socket_to_pipe(fd_in, fd_out, len, flags) : splice_pipe_to_socket(fd_in, fd_out, len, flags);
-}
-
-// Fortified aliases (-D_FORTIFY_SOURCE builds import these).
 SHUNT_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
   if (len > buflen) __builtin_trap();
   return read(fd, buf, len);

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "preload/blocking_wait.h"
 #include "preload/calls.h"
 #include "preload/options.h"
 #include "preload/sockaddr.h"
@@ -226,9 +227,7 @@ static int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
     }
     if (r.error() != Error::kAgain) return fail(r.error());
     if (sf->nonblock) return fail(EAGAIN);
-    if (rt.wait(lock, sf, fd, false, call_timeout(sf->rcvtimeo)) < 0) return -1;
-    sf = rt.lookup(fd);
-    if (sf == nullptr) return fail(EBADF);
+    if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kRead)) return -1;
   }
 }
 
@@ -286,11 +285,11 @@ SHUNT_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
       if (!done && done.error() != Error::kAlready) return fail(done.error());
       if (done) return 0;
     }
-    if (rt.wait(lock, sf, fd, true, call_timeout(sf->sndtimeo)) < 0) {
+    // SO_SNDTIMEO passed: the handshake goes on, as after a non-blocking
+    // connect (EBADF when the fd was closed meanwhile).
+    if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kWrite)) {
       return errno == EAGAIN ? fail(EINPROGRESS) : -1;
     }
-    sf = rt.lookup(fd);
-    if (sf == nullptr) return fail(EBADF);
   }
 }
 

@@ -20,13 +20,8 @@
 
 #include <fmt/format.h>
 
-#include "driver/capture_config.h"
-#include "driver/capture_device.h"
-#include "driver/link.h"
-#include "driver/packet_device.h"
-#include "driver/pcap_writer.h"
+#include "driver/device_chain.h"
 #include "driver/rule_fault_device.h"
-#include "driver/tap_device.h"
 #include "control/path.h"
 #include "preload/control_server.h"
 #include "preload/host_secret.h"
@@ -124,65 +119,34 @@ int Runtime::ensure_started() {
 int Runtime::start_locked() {
   owner_pid_ = getpid();
   pool_ = std::make_unique<BufferPool>();
-  std::unique_ptr<NetDevice> dev;
-  std::string ifname = config_.ifname;
-  if (config_.device == Config::Device::kTap) {
-    TapOptions o;
-    o.name = config_.ifname;
-    o.mode = TapOptions::Mode::kCreateOrAttach;
-    auto tap = TapDevice::open(o, *pool_);
-    if (!tap) die(tap.error());
-    // A TAP shunt created gets its host side configured: the kernel owns
-    // SHUNT_TAP_HOST_IP there, never the stack's address. An existing TAP
-    // is left as its owner set it up (e.g. a `shunt lab` bridge port).
-    if ((*tap)->created()) {
-      auto nl = Netlink::open();
-      if (!nl) die(nl.error());
-      if (auto r = nl->add_address(ifname, config_.tap_host); !r) die(r.error());
-      if (config_.mtu != 0) {
-        if (auto r = nl->set_mtu(ifname, config_.mtu); !r) die(r.error());
-      }
-      if (auto r = nl->set_up(ifname, true); !r) die(r.error());
-    }
-    dev = std::move(*tap);
-  } else {
-    PacketOptions o;
-    o.interface = config_.ifname;
-    o.mac = config_.effective_mac();
-    auto pkt = PacketDevice::open(o, *pool_);
-    if (!pkt) die(pkt.error());
-    dev = std::move(*pkt);
-  }
-  const int device_fd = dev->fd();
-  device_fd_ = device_fd;
-  // The capture sits on the device and the fault rules outside it: the
-  // capture shows what crossed the wire, with the faults as comments when
-  // it is pcapng (docs/faults.md).
-  CaptureDevice* capture = nullptr;
-  if (!config_.pcap.empty()) {
-    auto cap = open_capture(std::move(dev), config_.pcap, config_.pcap_filter);
-    if (!cap) die("shunt: " + cap.error());
-    capture = cap->get();
-    pcap_fd_ = capture->writer().fd();
-    dev = std::move(*cap);
-  }
+  const std::string& ifname = config_.ifname;
   uint64_t seed = 0;
   if (config_.seed) {
     seed = *config_.seed;
   } else if (getrandom(&seed, sizeof seed, 0) != sizeof seed) {
     seed = static_cast<uint64_t>(to_ns(now())) ^ static_cast<uint64_t>(getpid());
   }
-  {
-    // The fault device is always there, without rules too (it then passes
-    // frames straight through), so that rules can be added at run time.
-    // Its seed: SHUNT_FAULTS' seed=, else SHUNT_SEED, else the stack's.
-    const uint64_t fault_seed = config_.faults.seed.value_or(seed);
-    auto faults = std::make_unique<RuleFaultDevice>(std::move(dev), config_.faults, fault_seed);
-    if (capture != nullptr) faults->set_observer(capture);
-    faults_ = faults.get();
-    dev = std::move(faults);
-  }
-  device_ = std::move(dev);
+  // The device chain (driver/device_chain.h): fault rules, the capture
+  // (SHUNT_PCAP), then the TAP or AF_PACKET device. The fault device's
+  // seed: SHUNT_FAULTS' seed=, else SHUNT_SEED, else the stack's.
+  DeviceChainOptions chain_options;
+  chain_options.base = config_.device == Config::Device::kTap ? DeviceChainOptions::Base::kTap
+                                                              : DeviceChainOptions::Base::kPacket;
+  chain_options.ifname = config_.ifname;
+  chain_options.mac = config_.effective_mac();
+  chain_options.tap_host = config_.tap_host;
+  chain_options.mtu = config_.mtu;
+  chain_options.pcap = config_.pcap;
+  chain_options.pcap_filter = config_.pcap_filter;
+  chain_options.faults = config_.faults;
+  chain_options.fault_seed = config_.faults.seed.value_or(seed);
+  auto chain = build_device_chain(chain_options, *pool_);
+  if (!chain) die(chain.error());
+  const int device_fd = chain->device_fd;
+  device_fd_ = device_fd;
+  pcap_fd_ = chain->pcap_fd;
+  faults_ = chain->faults;
+  device_ = std::move(chain->device);
 
   StackConfig sc;
   sc.mac = config_.effective_mac();
@@ -581,64 +545,6 @@ void Runtime::forget_stale(SocketFile* sf, int fd) {
   }
 }
 
-void Runtime::exit_sockets() {
-  // Not started, a failed start, a vfork child, or a fork child that left
-  // the stack to its parent: nothing to close.
-  if (!started_ || stack_ == nullptr || !owns_stack_ || getpid() != owner_pid_) return;
-  if (exiting_.exchange(true)) return;
-  int64_t limit_ms = config_.exit_linger_ms;
-  const int64_t deadline = to_ns(now()) + limit_ms * 1'000'000;
-  {
-    // _exit may come from a signal handler that interrupted a call holding
-    // the lock: try for as long as the linger allows, then give up.
-    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
-    while (!lock.try_lock()) {
-      if (to_ns(now()) >= deadline) {
-        log(Config::LogLevel::kWarn, "exit: the stack was busy; sockets not closed");
-        return;
-      }
-      usleep(1000);
-    }
-    // The kernel closes every file of a dying process: each socket as by
-    // its last close() (FIN after queued data; RST for unread data or
-    // SO_LINGER 0, Linux tcp_close). Other threads may still be inside a
-    // call on these sockets, so the SocketFiles stay, inert.
-    const Instant t = now();
-    for (auto& [id, sf] : by_id_) {
-      if (sf->inert) continue;
-      (void)stack_->close(sf->id, t);
-      sf->inert = true;
-    }
-    publish();
-    // Wake anyone blocked on a socket: it now fails with EBADF.
-    for (auto& [id, sf] : by_id_) {
-      if (!sf->fds.empty()) (void)!libc().write(sf->fds.front(), &kEventOne, sizeof kEventOne);
-    }
-  }
-  linger_until(deadline);
-}
-
-void Runtime::linger_until(int64_t deadline_ns) {
-  struct StatsAtExit {
-    Runtime& rt;
-    ~StatsAtExit() {
-      rt.stop_control();
-      if (rt.config_.stats_at_exit) {
-        std::lock_guard<std::mutex> lock(rt.mu_);
-        rt.print_stats();
-      }
-    }
-  } stats{*this};
-  while (to_ns(now()) < deadline_ns) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!stack_->has_pending_output()) return;
-    }
-    usleep(5000);
-  }
-  log(Config::LogLevel::kWarn, "exit: data was still in flight after SHUNT_EXIT_LINGER_MS");
-}
-
 bool Runtime::all_handlers_restart() {
   for (int sig = 1; sig < NSIG; ++sig) {
     // Signals raised by a faulting instruction cannot interrupt a sleep in
@@ -655,48 +561,6 @@ bool Runtime::all_handlers_restart() {
     if ((sa.sa_flags & SA_RESTART) == 0) return false;
   }
   return true;
-}
-
-void Runtime::before_fork() { mu_.lock(); }
-
-void Runtime::after_fork_parent() {
-  if (started_ && owns_stack_ && config_.fork == Config::ForkPolicy::kChild) {
-    // SHUNT_FORK=child: the child takes the stack; our sockets go inert.
-    owns_stack_ = false;
-    for (auto& [id, sf] : by_id_) sf->inert = true;
-    stop_.store(true);
-    (void)!libc().write(wake_fd_, &kEventOne, sizeof kEventOne);
-    stop_control();  // the child serves its own, under its pid
-  }
-  mu_.unlock();
-}
-
-void Runtime::after_fork_child() {
-  if (started_ && owns_stack_) {
-    if (config_.fork == Config::ForkPolicy::kChild) {
-      // The parent's stack thread did not come along: start ours.
-      owner_pid_ = getpid();
-      stop_.store(false);
-      std::thread([this] { thread_main(); }).detach();
-      if (control_) {
-        control_->abandon();
-        control_.reset();
-        control_fd_.store(-1);
-        start_control();
-      }
-    } else {
-      // Default: the parent keeps the stack. Inherited sockets are inert
-      // and new AF_INET sockets in this process go to the kernel.
-      owns_stack_ = false;
-      for (auto& [id, sf] : by_id_) sf->inert = true;
-      if (control_) {
-        control_->abandon();  // the parent's socket file and thread
-        control_.reset();
-        control_fd_.store(-1);
-      }
-    }
-  }
-  mu_.unlock();
 }
 
 }  // namespace shunt::preload

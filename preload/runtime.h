@@ -153,7 +153,7 @@ class Runtime {
   int wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
            Duration timeout, bool any_bytes = false);
 
-  // After fork() in the child: the stack stays with the parent (default)
+  // fork() (runtime_fork.cc). In the child: the stack stays with the parent (default)
   // or moves to the child (SHUNT_FORK=child).
   void after_fork_child();
   void before_fork();
@@ -161,7 +161,7 @@ class Runtime {
   // At exit (exit(), return from main, _exit, _Exit, exit_group): close
   // every stack socket as the kernel closes a dying process's files (FIN
   // after the queued data, RST where Linux sends one), then wait up to
-  // SHUNT_EXIT_LINGER_MS for what is in flight (see runtime.cc). Runs
+  // SHUNT_EXIT_LINGER_MS for what is in flight (runtime_exit.cc). Runs
   // once, and only in the process that drives the stack.
   void exit_sockets();
   // A stack fd whose placeholder is no longer ours: closed or replaced
