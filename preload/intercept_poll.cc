@@ -222,27 +222,14 @@ SHUNT_EXPORT int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const tim
 
 // ---- epoll ------------------------------------------------------------------
 
-namespace {
-
-uint64_t reg_key(int epfd, int fd) { return (uint64_t{static_cast<uint32_t>(epfd)} << 32) | static_cast<uint32_t>(fd); }
-
-void count_interest(SocketFile* sf, uint32_t events, int sign) {
-  if (events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLRDNORM)) sf->epoll_read += sign;
-  if (events & (EPOLLOUT | EPOLLWRNORM)) sf->epoll_write += sign;
-  if (events & EPOLLET) sf->epoll_edge += sign;
-}
-
-}  // namespace
-
 SHUNT_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept {
   Runtime& rt = Runtime::get();
   if (rt.lookup(fd) == nullptr) return libc().epoll_ctl(epfd, op, fd, event);
   std::unique_lock<std::mutex> lock(rt.mutex());
   SocketFile* sf = rt.lookup(fd);
   if (sf == nullptr) return libc().epoll_ctl(epfd, op, fd, event);
-  auto& regs = rt.epoll_regs();
-  const uint64_t key = reg_key(epfd, fd);
-  auto it = regs.find(key);
+  EpollShadow& shadow = rt.epoll();
+  const EpollShadow::Registration* reg = shadow.find(epfd, fd);
   if (op != EPOLL_CTL_DEL && event == nullptr) return fail(EFAULT);
   epoll_event kev{};
   if (event != nullptr) {
@@ -252,29 +239,22 @@ SHUNT_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcep
   }
   switch (op) {
     case EPOLL_CTL_ADD: {
-      if (it != regs.end()) return fail(EEXIST);
+      if (reg != nullptr) return fail(EEXIST);
       if (libc().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &kev) < 0) return -1;
-      regs[key] = Runtime::EpollReg{event->events, event->data.u64, false};
-      rt.note_epoll(epfd);
-      ++rt.epoll_counts()[epfd];
-      count_interest(sf, event->events, +1);
+      shadow.add(epfd, fd, sf, event->events, event->data.u64);
       break;
     }
     case EPOLL_CTL_MOD: {
-      if (it == regs.end()) return fail(ENOENT);
-      if ((it->second.events & EPOLLEXCLUSIVE) != 0) return fail(EINVAL);
+      if (reg == nullptr) return fail(ENOENT);
+      if ((reg->events & EPOLLEXCLUSIVE) != 0) return fail(EINVAL);
       if (libc().epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &kev) < 0) return -1;
-      if (!it->second.disabled) count_interest(sf, it->second.events, -1);
-      it->second = Runtime::EpollReg{event->events, event->data.u64, false};
-      count_interest(sf, event->events, +1);
+      shadow.modify(epfd, fd, sf, event->events, event->data.u64);
       break;
     }
     case EPOLL_CTL_DEL: {
-      if (it == regs.end()) return fail(ENOENT);
+      if (reg == nullptr) return fail(ENOENT);
       libc().epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &kev);
-      if (!it->second.disabled) count_interest(sf, it->second.events, -1);
-      regs.erase(it);
-      if (--rt.epoll_counts()[epfd] <= 0) rt.epoll_counts().erase(epfd);  // (flag stays: harmless)
+      shadow.remove(epfd, fd, sf);
       break;
     }
     default:
@@ -290,7 +270,7 @@ static int do_epoll_wait(int epfd, epoll_event* events, int maxevents, const tim
   bool ours = false;
   if (rt.started()) {
     std::lock_guard<std::mutex> lock(rt.mutex());
-    ours = rt.epoll_counts().count(epfd) != 0;
+    ours = rt.epoll().watches(epfd);
   }
   auto real_wait = [&](epoll_event* ev, int max, const timespec* t) {
     if (libc().epoll_pwait2 != nullptr) return libc().epoll_pwait2(epfd, ev, max, t, has_sigmask ? sigmask : nullptr);
@@ -321,9 +301,9 @@ static int do_epoll_wait(int epfd, epoll_event* events, int maxevents, const tim
         continue;
       }
       const int fd = static_cast<int>(kev[i].data.u64 & 0xffffffffu);
-      auto it = rt.epoll_regs().find(reg_key(epfd, fd));
+      const EpollShadow::Registration* reg = rt.epoll().find(epfd, fd);
       SocketFile* sf = rt.lookup(fd);
-      if (it == rt.epoll_regs().end() || sf == nullptr || it->second.disabled) continue;
+      if (reg == nullptr || sf == nullptr || reg->disabled) continue;
       uint32_t ev;
       if (sf->inert) {
         ev = EPOLLERR | EPOLLHUP;
@@ -331,15 +311,14 @@ static int do_epoll_wait(int epfd, epoll_event* events, int maxevents, const tim
         auto r = rt.stack().readiness(sf->id);
         ev = r ? epoll_bits(*r) : EPOLLERR;
       }
-      ev &= it->second.events | EPOLLERR | EPOLLHUP;
+      ev &= reg->events | EPOLLERR | EPOLLHUP;
       if (ev == 0) continue;  // spurious: ready for what another watcher wants
       events[out].events = ev;
-      events[out].data.u64 = it->second.data;
+      events[out].data.u64 = reg->data;
       ++out;
-      if (it->second.events & EPOLLONESHOT) {
+      if (reg->events & EPOLLONESHOT) {
         // Disarmed until EPOLL_CTL_MOD, as the kernel does.
-        it->second.disabled = true;
-        count_interest(sf, it->second.events, -1);
+        rt.epoll().disable(epfd, fd, sf);
         epoll_event off{};
         off.data.u64 = kev[i].data.u64;
         libc().epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &off);

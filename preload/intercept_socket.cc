@@ -527,7 +527,7 @@ namespace {
 // close() of a stack fd, lock held. The socket closes with its last fd.
 void close_stack_fd(Runtime& rt, SocketFile* sf, int fd) {
   const bool last = sf->fds.size() == 1;
-  if (last) rt.forget_epoll_fd(fd);
+  if (last) rt.epoll().forget_fd(fd);
   if (rt.remove_fd(sf, fd)) {
     if (!sf->inert) {
       (void)rt.stack().close(sf->id, rt.now());
@@ -545,7 +545,7 @@ SHUNT_EXPORT int close(int fd) {
     if (rt.is_runtime_fd(fd)) return 0;  // the runtime's own fds cannot be closed
     if (rt.is_stack_epoll(fd)) {
       std::unique_lock<std::mutex> lock(rt.mutex());
-      rt.forget_epoll_fd(fd);  // an epoll instance watching stack fds goes away
+      rt.epoll().forget_fd(fd);  // an epoll instance watching stack fds goes away
     }
     return libc().close(fd);
   }

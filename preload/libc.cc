@@ -1,6 +1,9 @@
 #include "preload/libc.h"
 
 #include <dlfcn.h>
+#include <sys/resource.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <cstdlib>
@@ -76,6 +79,17 @@ Libc load() {
 const Libc& libc() {
   static const Libc table = load();
   return table;
+}
+
+int move_high(int fd) {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  long base = static_cast<long>(std::min<rlim_t>(rl.rlim_cur, 1 << 20)) - 64;
+  if (base < 100) return fd;
+  int high = libc().fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(base));
+  if (high < 0) return fd;
+  libc().close(fd);
+  return high;
 }
 
 }  // namespace shunt::preload

@@ -70,4 +70,8 @@ struct Libc {
 // The table, resolved on first use (thread-safe).
 const Libc& libc();
 
+// Moves an fd the runtime keeps (close-on-exec) out of the way of the
+// application's low numbers; returns the new number, or `fd` if none is free.
+int move_high(int fd);
+
 }  // namespace shunt::preload

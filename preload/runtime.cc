@@ -1,10 +1,8 @@
 #include "preload/runtime.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <sys/auxv.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -36,18 +34,6 @@ namespace shunt::preload {
 namespace {
 
 constexpr uint64_t kEventOne = 1;
-
-// Moves a runtime fd out of the way of the application's low numbers.
-int move_high(int fd) {
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  long base = static_cast<long>(std::min<rlim_t>(rl.rlim_cur, 1 << 20)) - 64;
-  if (base < 100) return fd;
-  int high = libc().fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(base));
-  if (high < 0) return fd;
-  libc().close(fd);
-  return high;
-}
 
 [[noreturn]] void die(const std::string& line) {
   // Every line the runtime prints starts with "shunt:" (the device
@@ -102,11 +88,7 @@ void Runtime::log(Config::LogLevel level, const std::string& line) {
   (void)!libc().write(log_fd_, s.data(), s.size());
 }
 
-Instant Runtime::now() const {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return instant_from_ns(int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
-}
+Instant Runtime::now() const { return monotonic_now(); }
 
 int Runtime::ensure_started() {
   if (started_) return start_errno_;
@@ -178,165 +160,37 @@ int Runtime::start_locked() {
 
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
-  table_size_ = static_cast<size_t>(std::clamp<rlim_t>(std::max(rl.rlim_max, rl.rlim_cur), 1024, 1 << 20));
-  auto* t = new SocketFile*[table_size_]();
-  table_.store(t, std::memory_order_release);
-  epoll_flags_.store(new std::atomic<uint8_t>[table_size_](), std::memory_order_release);
+  const auto table_size = static_cast<size_t>(std::clamp<rlim_t>(std::max(rl.rlim_max, rl.rlim_cur), 1024, 1 << 20));
+  fds_.init(table_size);
+  epoll_.init(table_size);
 
-  wake_fd_ = move_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  thread_ = std::make_unique<StackThread>(
+      mu_, *stack_, *device_,
+      StackThread::Hooks{[this] { publish(); }, [this](const std::string& why) { lose_device(why); }});
+  thread_->open(device_fd);
   struct stat st{};
-  if (libc().fstat(wake_fd_, &st) == 0) {
+  if (libc().fstat(thread_->wake_fd(), &st) == 0) {
     placeholder_dev_ = st.st_dev;
     placeholder_ino_ = st.st_ino;
-  }
-  epoll_fd_ = move_high(libc().epoll_create1(EPOLL_CLOEXEC));
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
-  libc().epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  if (device_fd >= 0) {
-    ev.data.fd = device_fd;
-    libc().epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, device_fd, &ev);
   }
   log(Config::LogLevel::kInfo, fmt::format("stack {} on {} ({}), mtu {}", config_.address.to_string(),
                                            ifname, config_.device == Config::Device::kTap ? "tap" : "packet",
                                            stack_->mtu()));
   stack_->poll(now());  // the gratuitous ARP
-  std::thread([this] { thread_main(); }).detach();
+  thread_->start();
   return 0;
 }
 
-void Runtime::thread_main() {
-  epoll_event events[4];
-  bool trim = false;
-  while (!stop_.load(std::memory_order_relaxed)) {
-    if (trim) {
-      malloc_trim(0);
-      trim = false;
-    }
-    int timeout_ms = -1;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!owns_stack_) return;
-      // A decorator holding frames (delays, rate limits) has deadlines too.
-      Instant deadline = std::min(stack_->next_deadline(), device_->next_deadline());
-      if (trim_pending_) deadline = std::min(deadline, last_trim_ + std::chrono::seconds(1));
-      planned_wake_ns_.store(deadline == kNever ? INT64_MAX : to_ns(deadline), std::memory_order_relaxed);
-      if (deadline != kNever) {
-        int64_t ns = to_ns(deadline) - to_ns(now());
-        timeout_ms = ns <= 0 ? 0 : static_cast<int>(std::min<int64_t>((ns + 999'999) / 1'000'000, 60'000));
-      }
-    }
-    int n = libc().epoll_wait(epoll_fd_, events, 4, timeout_ms);
-    if (n < 0 && errno != EINTR) {
-      // The runtime's own fds were closed behind its back (a raw close or
-      // close_range system call): nothing can drive the stack any more.
-      // Say so and fail every waiting and later call instead of hanging.
-      const int e = errno;
-      std::lock_guard<std::mutex> lock(mu_);
-      lose_device(fmt::format("the stack thread's epoll fd failed ({})", std::strerror(e)));
-      return;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!owns_stack_) return;
-    uint64_t drained;
-    while (libc().read(wake_fd_, &drained, sizeof drained) > 0) {
-    }
-    Instant t = now();
-    for (int round = 0; round < 64; ++round) {
-      rx_batch_.clear();
-      size_t got = device_->receive(rx_batch_, 64, t);
-      for (auto& f : rx_batch_) stack_->receive(std::move(f), t);
-      if (got < 64) break;
-    }
-    rx_batch_.clear();
-    stack_->poll(t);
-    publish();
-    trim = trim_due(t);
-  }
-}
-
-bool Runtime::trim_due(Instant t) {
-  // glibc keeps the heap pages of freed connections (their 16 KiB buffer
-  // blocks sit between live allocations): a server that had 10,000
-  // connections held ~200 MB after they all closed, more after each wave.
-  // Once kTrimAfterCloses connections have gone, give the free pages back,
-  // at most once a second (malloc_trim runs outside the lock; the stack
-  // thread wakes for a pending trim even when nothing else is due).
-  const size_t conns = stack_->tcp_connection_count();
-  if (conns < last_conns_) closed_since_trim_ += last_conns_ - conns;
-  last_conns_ = conns;
-  if (closed_since_trim_ < kTrimAfterCloses) return false;
-  if (t - last_trim_ < std::chrono::seconds(1)) {
-    trim_pending_ = true;
-    return false;
-  }
-  closed_since_trim_ = 0;
-  trim_pending_ = false;
-  last_trim_ = t;
-  return true;
-}
-
 SocketFile* Runtime::add_socket(SocketId id, int domain, int type, int fd, bool nonblock) {
-  auto* sf = new SocketFile();
-  sf->id = id;
-  sf->domain = domain;
-  sf->type = type;
-  sf->nonblock = nonblock;
-  by_id_[id.raw()] = sf;
-  add_fd(sf, fd);
-  return sf;
+  // The kernel just handed out this number, so it was free: a mapping of
+  // it is stale (closed behind our back by a raw system call).
+  if (SocketFile* old = fds_.lookup(fd)) forget_stale(old, fd);
+  return fds_.add_socket(id, domain, type, fd, nonblock);
 }
 
 void Runtime::add_fd(SocketFile* sf, int fd) {
-  // The kernel just handed out this number, so it was free: a mapping of
-  // it is stale (closed behind our back by a raw system call).
-  if (SocketFile* old = lookup(fd); old != nullptr && old != sf) forget_stale(old, fd);
-  sf->fds.push_back(fd);
-  SocketFile** t = table_.load(std::memory_order_acquire);
-  if (t != nullptr && fd >= 0 && static_cast<size_t>(fd) < table_size_) {
-    __atomic_store_n(&t[fd], sf, __ATOMIC_RELEASE);
-  }
-}
-
-bool Runtime::remove_fd(SocketFile* sf, int fd) {
-  SocketFile** t = table_.load(std::memory_order_acquire);
-  if (t != nullptr && fd >= 0 && static_cast<size_t>(fd) < table_size_) {
-    __atomic_store_n(&t[fd], nullptr, __ATOMIC_RELEASE);
-  }
-  sf->fds.erase(std::remove(sf->fds.begin(), sf->fds.end(), fd), sf->fds.end());
-  if (!sf->fds.empty()) return false;
-  by_id_.erase(sf->id.raw());
-  return true;
-}
-
-void Runtime::forget_epoll_fd(int fd) {
-  for (auto it = epoll_regs_.begin(); it != epoll_regs_.end();) {
-    const int epfd = static_cast<int>(it->first >> 32);
-    const int watched = static_cast<int>(it->first & 0xffffffffu);
-    if (watched == fd || epfd == fd) {
-      if (SocketFile* sf = lookup(watched); sf != nullptr && !it->second.disabled) {
-        const uint32_t ev = it->second.events;
-        if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLRDNORM)) --sf->epoll_read;
-        if (ev & (EPOLLOUT | EPOLLWRNORM)) --sf->epoll_write;
-        if (ev & EPOLLET) --sf->epoll_edge;
-      }
-      if (auto c = epoll_counts_.find(epfd); c != epoll_counts_.end() && --c->second <= 0) {
-        epoll_counts_.erase(c);
-        if (auto* f = epoll_flags_.load(); f != nullptr && static_cast<size_t>(epfd) < table_size_) {
-          f[epfd].store(0);
-        }
-      }
-      it = epoll_regs_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-SocketFile* Runtime::by_id(SocketId id) {
-  auto it = by_id_.find(id.raw());
-  return it == by_id_.end() ? nullptr : it->second;
+  if (SocketFile* old = fds_.lookup(fd); old != nullptr && old != sf) forget_stale(old, fd);
+  fds_.add_fd(sf, fd);
 }
 
 void Runtime::update_signal(SocketFile* sf) {
@@ -375,24 +229,9 @@ void Runtime::publish() {
   changed_.clear();
   stack_->take_ready_changes(changed_);
   for (SocketId id : changed_) {
-    if (SocketFile* sf = by_id(id)) update_signal(sf);
+    if (SocketFile* sf = fds_.by_id(id)) update_signal(sf);
   }
-  Instant d = std::min(stack_->next_deadline(), device_->next_deadline());
-  int64_t want = d == kNever ? INT64_MAX : to_ns(d);
-  if (want < planned_wake_ns_.load(std::memory_order_relaxed)) {
-    planned_wake_ns_.store(want, std::memory_order_relaxed);
-    (void)!libc().write(wake_fd_, &kEventOne, sizeof kEventOne);
-  }
-}
-
-void Runtime::service_device() {
-  Instant t = now();
-  rx_batch_.clear();
-  device_->receive(rx_batch_, 64, t);
-  for (auto& f : rx_batch_) stack_->receive(std::move(f), t);
-  rx_batch_.clear();
-  stack_->poll(t);
-  publish();
+  if (thread_ != nullptr) thread_->wake_if_earlier();
 }
 
 int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
@@ -409,7 +248,7 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
                                           (any_bytes ? readiness::kBytes : 0u);
     const int64_t until = to_ns(now()) + int64_t{config_.busy_poll_us} * 1000;
     while (to_ns(now()) < until) {
-      service_device();
+      thread_->service_once();
       auto r = stack_->readiness(sf->id);
       if (r && (*r & want) != 0) return 0;
       lock.unlock();
@@ -512,11 +351,11 @@ void Runtime::lose_device(const std::string& why) {
                   "a direct system call?); every stack socket now fails with ENETDOWN",
                   why));
   // Wake every waiter: their calls see lost() and fail.
-  for (auto& [id, sf] : by_id_) {
-    if (sf->inert || sf->fds.empty()) continue;
+  fds_.for_each_socket([](SocketFile* sf) {
+    if (sf->inert || sf->fds.empty()) return;
     (void)!libc().write(sf->fds.front(), &kEventOne, sizeof kEventOne);
     sf->signaled = true;
-  }
+  });
 }
 
 bool Runtime::drop_if_stale(SocketFile* sf, int fd) {
@@ -534,7 +373,7 @@ void Runtime::forget_stale(SocketFile* sf, int fd) {
       fmt::format("fd {} no longer refers to its placeholder (closed by a direct system call?); "
                   "its stack socket is closed and the fd goes to the kernel",
                   fd));
-  if (sf->fds.size() == 1) forget_epoll_fd(fd);
+  if (sf->fds.size() == 1) epoll_.forget_fd(fd);
   if (remove_fd(sf, fd)) {
     if (!sf->inert) {
       (void)stack_->close(sf->id, now());

@@ -94,7 +94,7 @@ std::string Runtime::control_request(std::string_view req) {
     for (const SocketEntry& e : entries) {
       std::vector<int> fds;
       if (e.id) {
-        if (SocketFile* sf = by_id(*e.id)) fds = sf->fds;
+        if (SocketFile* sf = fds_.by_id(*e.id)) fds = sf->fds;
       }
       socks.push_back(control::socket_to_json(e, fds));
     }

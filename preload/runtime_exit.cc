@@ -41,16 +41,16 @@ void Runtime::exit_sockets() {
     // SO_LINGER 0, Linux tcp_close). Other threads may still be inside a
     // call on these sockets, so the SocketFiles stay, inert.
     const Instant t = now();
-    for (auto& [id, sf] : by_id_) {
-      if (sf->inert) continue;
+    fds_.for_each_socket([&](SocketFile* sf) {
+      if (sf->inert) return;
       (void)stack_->close(sf->id, t);
       sf->inert = true;
-    }
+    });
     publish();
     // Wake anyone blocked on a socket: it now fails with EBADF.
-    for (auto& [id, sf] : by_id_) {
+    fds_.for_each_socket([](SocketFile* sf) {
       if (!sf->fds.empty()) (void)!libc().write(sf->fds.front(), &kEventOne, sizeof kEventOne);
-    }
+    });
   }
   linger_until(deadline);
 }

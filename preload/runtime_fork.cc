@@ -4,19 +4,10 @@
 // SHUNT_FORK=child, hand it to the child.
 #include <unistd.h>
 
-#include <cstdint>
-#include <thread>
-
 #include "preload/control_server.h"
-#include "preload/libc.h"
 #include "preload/runtime.h"
 
 namespace shunt::preload {
-namespace {
-
-constexpr uint64_t kEventOne = 1;
-
-}  // namespace
 
 void Runtime::before_fork() {
   mu_.lock();
@@ -26,9 +17,8 @@ void Runtime::after_fork_parent() {
   if (started_ && owns_stack_ && config_.fork == Config::ForkPolicy::kChild) {
     // SHUNT_FORK=child: the child takes the stack; our sockets go inert.
     owns_stack_ = false;
-    for (auto& [id, sf] : by_id_) sf->inert = true;
-    stop_.store(true);
-    (void)!libc().write(wake_fd_, &kEventOne, sizeof kEventOne);
+    fds_.for_each_socket([](SocketFile* sf) { sf->inert = true; });
+    if (thread_ != nullptr) thread_->stop();
     stop_control();  // the child serves its own, under its pid
   }
   mu_.unlock();
@@ -39,8 +29,7 @@ void Runtime::after_fork_child() {
     if (config_.fork == Config::ForkPolicy::kChild) {
       // The parent's stack thread did not come along: start ours.
       owner_pid_ = getpid();
-      stop_.store(false);
-      std::thread([this] { thread_main(); }).detach();
+      if (thread_ != nullptr) thread_->start();
       if (control_) {
         control_->abandon();
         control_.reset();
@@ -51,7 +40,7 @@ void Runtime::after_fork_child() {
       // Default: the parent keeps the stack. Inherited sockets are inert
       // and new AF_INET sockets in this process go to the kernel.
       owns_stack_ = false;
-      for (auto& [id, sf] : by_id_) sf->inert = true;
+      fds_.for_each_socket([](SocketFile* sf) { sf->inert = true; });
       if (control_) {
         control_->abandon();  // the parent's socket file and thread
         control_.reset();
