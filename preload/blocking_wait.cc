@@ -11,7 +11,7 @@ bool wait_and_look_again(std::unique_lock<std::mutex>& lock, Runtime& rt, int fd
   if (rt.wait(lock, sf, fd, for_write, timeout, what == WaitFor::kReadBytes) < 0) return false;
   sf = rt.lookup(fd);
   if (sf == nullptr) {
-    fail(EBADF);
+    fail(Error::kBadFd);
     return false;
   }
   return true;

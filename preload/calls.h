@@ -12,12 +12,6 @@
 
 namespace shunt::preload {
 
-inline int fail(int e) {
-  errno = e;
-  return -1;
-}
-inline int fail(Error e) { return fail(to_errno(e)); }
-
 // The timeout a blocking call on `sf` waits (SO_RCVTIMEO / SO_SNDTIMEO;
 // zero means for ever, which wait() spells as negative).
 inline Duration call_timeout(Duration opt) { return opt == Duration::zero() ? Duration(-1) : opt; }

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "preload/blocking_wait.h"
@@ -150,30 +151,30 @@ void put_datagram_cmsgs(Runtime& rt, SocketFile* sf, const RecvResult& r, CmsgWr
 }
 
 // The ancillary data of a UDP sendmsg (Linux udp_cmsg_send, ip_cmsg_send,
-// __sock_cmsg_send). Returns 0 or the errno.
-int parse_send_cmsgs(Runtime& rt, SocketFile* sf, const msghdr* m, SendOptions* extra, uint16_t* gso) {
-  if (m == nullptr || m->msg_control == nullptr || m->msg_controllen == 0) return 0;
+// __sock_cmsg_send). Returns nothing or the error.
+std::optional<Error> parse_send_cmsgs(Runtime& rt, SocketFile* sf, const msghdr* m, SendOptions* extra, uint16_t* gso) {
+  if (m == nullptr || m->msg_control == nullptr || m->msg_controllen == 0) return std::nullopt;
   int oif = 0;
   for (const cmsghdr* c = CMSG_FIRSTHDR(m); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(m), const_cast<cmsghdr*>(c))) {
     if (c->cmsg_len < sizeof(cmsghdr) ||
         c->cmsg_len > m->msg_controllen - (reinterpret_cast<const char*>(c) - static_cast<const char*>(m->msg_control))) {
-      return EINVAL;  // !CMSG_OK
+      return Error::kInval;  // !CMSG_OK
     }
     const size_t len = c->cmsg_len - CMSG_LEN(0);
     const unsigned char* data = CMSG_DATA(c);
     if (c->cmsg_level == IPPROTO_UDP) {
       if (c->cmsg_type == UDP_SEGMENT) {
-        if (c->cmsg_len != CMSG_LEN(sizeof(uint16_t))) return EINVAL;
+        if (c->cmsg_len != CMSG_LEN(sizeof(uint16_t))) return Error::kInval;
         std::memcpy(gso, data, sizeof(uint16_t));
       }
       continue;
     }
     if (c->cmsg_level == IPPROTO_IPV6) {
       if (sf->domain != AF_INET6 || c->cmsg_type != IPV6_PKTINFO) continue;
-      if (len < sizeof(in6_pktinfo)) return EINVAL;
+      if (len < sizeof(in6_pktinfo)) return Error::kInval;
       in6_pktinfo p{};
       std::memcpy(&p, data, sizeof p);
-      if (!IN6_IS_ADDR_V4MAPPED(&p.ipi6_addr)) return EINVAL;
+      if (!IN6_IS_ADDR_V4MAPPED(&p.ipi6_addr)) return Error::kInval;
       if (p.ipi6_ifindex != 0) oif = static_cast<int>(p.ipi6_ifindex);
       uint32_t v4;
       std::memcpy(&v4, &p.ipi6_addr.s6_addr[12], 4);
@@ -188,13 +189,13 @@ int parse_send_cmsgs(Runtime& rt, SocketFile* sf, const msghdr* m, SendOptions* 
         case SCM_TXTIME:
           continue;  // accepted; shunt has no queueing discipline to use them
         default:
-          return EINVAL;
+          return Error::kInval;
       }
     }
     if (c->cmsg_level != IPPROTO_IP) continue;
     switch (c->cmsg_type) {
       case IP_PKTINFO: {
-        if (c->cmsg_len != CMSG_LEN(sizeof(in_pktinfo))) return EINVAL;
+        if (c->cmsg_len != CMSG_LEN(sizeof(in_pktinfo))) return Error::kInval;
         in_pktinfo p{};
         std::memcpy(&p, data, sizeof p);
         oif = p.ipi_ifindex;
@@ -202,10 +203,10 @@ int parse_send_cmsgs(Runtime& rt, SocketFile* sf, const msghdr* m, SendOptions* 
         break;
       }
       case IP_TTL: {
-        if (c->cmsg_len != CMSG_LEN(sizeof(int))) return EINVAL;
+        if (c->cmsg_len != CMSG_LEN(sizeof(int))) return Error::kInval;
         int v;
         std::memcpy(&v, data, sizeof v);
-        if (v < 1 || v > 255) return EINVAL;
+        if (v < 1 || v > 255) return Error::kInval;
         extra->ttl = static_cast<uint8_t>(v);
         break;
       }
@@ -216,19 +217,19 @@ int parse_send_cmsgs(Runtime& rt, SocketFile* sf, const msghdr* m, SendOptions* 
         } else if (c->cmsg_len == CMSG_LEN(1)) {
           v = *data;
         } else {
-          return EINVAL;
+          return Error::kInval;
         }
-        if (v < 0 || v > 255) return EINVAL;
+        if (v < 0 || v > 255) return Error::kInval;
         extra->tos = static_cast<uint8_t>(v);
         break;
       }
       default:
-        return EINVAL;
+        return Error::kInval;
     }
   }
   // An interface that is not the stack's: the kernel would route there.
-  if (oif != 0 && oif != rt.ifindex()) return ENODEV;
-  return 0;
+  if (oif != 0 && oif != rt.ifindex()) return Error::kNoDev;
+  return std::nullopt;
 }
 
 // One UDP datagram, or with UDP_SEGMENT (`gso`) several of that size
@@ -240,8 +241,8 @@ ssize_t udp_send(Runtime& rt, SocketFile* sf, Bytes data, std::optional<Endpoint
     rt.publish();
     return r ? static_cast<ssize_t>(*r) : fail(r.error());
   }
-  if (gso + 28u > rt.stack().mtu()) return fail(EMSGSIZE);
-  if ((data.size() + gso - 1) / gso > kMaxGsoSegments) return fail(EINVAL);
+  if (gso + 28u > rt.stack().mtu()) return fail(Error::kMsgSize);
+  if ((data.size() + gso - 1) / gso > kMaxGsoSegments) return fail(Error::kInval);
   for (size_t off = 0; off < data.size(); off += gso) {
     auto r = rt.stack().send_to(sf->id, data.subspan(off, std::min<size_t>(gso, data.size() - off)), to, rt.now(), 0,
                                 extra);
@@ -256,20 +257,20 @@ ssize_t udp_send(Runtime& rt, SocketFile* sf, Bytes data, std::optional<Endpoint
 ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, const iovec* iov,
                    int iovcnt, int flags, const sockaddr* to, socklen_t tolen, const msghdr* msg) {
   Runtime& rt = Runtime::get();
-  if (sf->inert) return fail(EBADF);
-  if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
+  if (sf->inert) return fail(Error::kBadFd);
+  if ((flags & MSG_OOB) != 0) return fail(Error::kOpNotSupp);
   const bool nonblock = sf->nonblock || (flags & MSG_DONTWAIT) != 0;
   const uint32_t sflags = (flags & MSG_MORE) ? msg_flag::kMore : 0;
   if (sf->type == SOCK_DGRAM) {
     SendOptions extra;
     uint16_t gso = sf->extras.gso_size;
-    if (int e = parse_send_cmsgs(rt, sf, msg, &extra, &gso); e != 0) return fail(e);
+    if (auto e = parse_send_cmsgs(rt, sf, msg, &extra, &gso)) return fail(*e);
     std::optional<Endpoint> dest;
     if (to != nullptr) {
       ParsedAddr a = parse_sockaddr(to, tolen);
-      if (a.kind == AddrKind::kBad) return fail(EINVAL);
-      if (a.kind == AddrKind::kV6) return fail(ENETUNREACH);  // no IPv6 yet
-      if (a.kind == AddrKind::kV4 && sf->domain != AF_INET) return fail(EAFNOSUPPORT);
+      if (a.kind == AddrKind::kBad) return fail(Error::kInval);
+      if (a.kind == AddrKind::kV6) return fail(Error::kNetUnreach);  // no IPv6 yet
+      if (a.kind == AddrKind::kV4 && sf->domain != AF_INET) return fail(Error::kAfNoSupport);
       if (a.kind != AddrKind::kUnspec) dest = a.ep;
     }
     // One datagram: gather the pieces.
@@ -294,7 +295,7 @@ ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
       }
       if (c.data.size() + buf.size() > kMaxUdpPayload) {
         sf->cork = UdpCork{};  // udp_flush_pending_frames
-        return fail(EMSGSIZE);
+        return fail(Error::kMsgSize);
       }
       c.data.insert(c.data.end(), buf.begin(), buf.end());
       if (more) return static_cast<ssize_t>(buf.size());
@@ -309,7 +310,7 @@ ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
   }
   // MSG_FASTOPEN: shunt has no Fast Open, as a kernel with tcp_fastopen's
   // client bit off (tcp_sendmsg_fastopen).
-  if ((flags & MSG_FASTOPEN) != 0) return fail(EOPNOTSUPP);
+  if ((flags & MSG_FASTOPEN) != 0) return fail(Error::kOpNotSupp);
   // Linux ignores the address on a connected stream socket, and ancillary
   // data outside SOL_SOCKET.
   size_t sent = 0;
@@ -345,7 +346,7 @@ ssize_t stack_send(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
     if (r.error() == Error::kPipe) raise_sigpipe(flags);
     return fail(r.error());
   }
-  if (sent == 0 && total > 0) return fail(EAGAIN);
+  if (sent == 0 && total > 0) return fail(Error::kAgain);
   return static_cast<ssize_t>(sent);
 }
 
@@ -409,8 +410,8 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
                    int iovcnt, int flags, sockaddr* from, socklen_t* fromlen, int* msg_flags,
                    CmsgWriter* cw) {
   Runtime& rt = Runtime::get();
-  if (sf->inert) return fail(EBADF);
-  if ((flags & MSG_OOB) != 0) return fail(EINVAL);  // urgent data is inline
+  if (sf->inert) return fail(Error::kBadFd);
+  if ((flags & MSG_OOB) != 0) return fail(Error::kInval);  // urgent data is inline
   if (msg_flags != nullptr) *msg_flags = 0;
   if ((flags & MSG_ERRQUEUE) != 0) return recv_errqueue(sf, iov, iovcnt, from, fromlen, msg_flags, cw);
   const bool nonblock = sf->nonblock || (flags & MSG_DONTWAIT) != 0;
@@ -454,7 +455,7 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
       auto r = rt.stack().recv_from(sf->id, MutableBytes{}, rflags, rt.now());
       rt.publish();
       if (r || r.error() != Error::kAgain) return r ? 0 : fail(r.error());
-      if (nonblock) return fail(EAGAIN);
+      if (nonblock) return fail(Error::kAgain);
       if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kReadBytes)) return -1;
       if (auto n = rt.stack().next_datagram_size(sf->id); n && *n > 0) return 0;
     }
@@ -492,7 +493,7 @@ ssize_t stack_recv(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf, c
     if (got == 0 && rt.drop_if_stale(sf, fd)) return kRedo;
     if (nonblock) {
       if (got > 0) break;
-      return fail(EAGAIN);
+      return fail(Error::kAgain);
     }
     // Wakes for any new bytes, below SO_RCVLOWAT too, and counts them
     // towards the target (sk_wait_data).
@@ -561,7 +562,7 @@ SHUNT_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, cons
 
 SHUNT_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   SHUNT_STACK_OR(fd, libc().sendmsg(fd, msg, flags));
-  if (msg == nullptr) return fail(EFAULT);
+  if (msg == nullptr) return fail(Error::kFault);
   SHUNT_RESULT_OR(stack_send(lock, fd, sf, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags,
                              static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen, msg),
                   libc().sendmsg(fd, msg, flags));
@@ -602,7 +603,7 @@ SHUNT_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr
 
 SHUNT_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   SHUNT_STACK_OR(fd, libc().recvmsg(fd, msg, flags));
-  if (msg == nullptr) return fail(EFAULT);
+  if (msg == nullptr) return fail(Error::kFault);
   int out_flags = 0;
   socklen_t namelen = msg->msg_namelen;
   CmsgWriter cw(msg);
@@ -663,14 +664,14 @@ SHUNT_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
 
 SHUNT_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
   SHUNT_STACK_OR(fd, libc().readv(fd, iov, iovcnt));
-  if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(EINVAL);
+  if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(Error::kInval);
   SHUNT_RESULT_OR(stack_recv(lock, fd, sf, iov, iovcnt, 0, nullptr, nullptr, nullptr),
                   libc().readv(fd, iov, iovcnt));
 }
 
 SHUNT_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
   SHUNT_STACK_OR(fd, libc().writev(fd, iov, iovcnt));
-  if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(EINVAL);
+  if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(Error::kInval);
   SHUNT_RESULT_OR(stack_send(lock, fd, sf, iov, iovcnt, 0, nullptr, 0), libc().writev(fd, iov, iovcnt));
 }
 

@@ -107,10 +107,7 @@ int do_poll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigm
         }
       }
     }
-    if (r < 0) {
-      errno = saved;
-      return -1;
-    }
+    if (r < 0) return fail_with_errno(saved);
     int count = 0;
     for (nfds_t i = 0; i < n; ++i) {
       if (SocketFile* sf = rt.lookup(fds[i].fd)) {
@@ -127,10 +124,7 @@ int do_poll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigm
 
 int do_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout,
               const sigset_t* sigmask) {
-  if (nfds < 0 || nfds > FD_SETSIZE) {
-    errno = EINVAL;
-    return -1;
-  }
+  if (nfds < 0 || nfds > FD_SETSIZE) return fail(Error::kInval);
   std::vector<pollfd> p;
   for (int fd = 0; fd < nfds; ++fd) {
     short ev = 0;
@@ -142,10 +136,7 @@ int do_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* time
   int r = do_poll(p.data(), p.size(), timeout, sigmask);
   if (r < 0) return -1;
   for (const pollfd& q : p) {
-    if (q.revents & POLLNVAL) {
-      errno = EBADF;
-      return -1;
-    }
+    if (q.revents & POLLNVAL) return fail(Error::kBadFd);
   }
   if (rd != nullptr) FD_ZERO(rd);
   if (wr != nullptr) FD_ZERO(wr);
@@ -199,10 +190,7 @@ SHUNT_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* t
   Runtime& rt = Runtime::get();
   if (!rt.started()) return libc().select(nfds, rd, wr, ex, tv);
   if (tv == nullptr) return do_select(nfds, rd, wr, ex, nullptr, nullptr);
-  if (tv->tv_sec < 0 || tv->tv_usec < 0) {
-    errno = EINVAL;
-    return -1;
-  }
+  if (tv->tv_sec < 0 || tv->tv_usec < 0) return fail(Error::kInval);
   timespec ts{tv->tv_sec + tv->tv_usec / 1000000, (tv->tv_usec % 1000000) * 1000L};
   const int64_t start = to_ns(rt.now());
   int r = do_select(nfds, rd, wr, ex, &ts, nullptr);
@@ -230,7 +218,7 @@ SHUNT_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcep
   if (sf == nullptr) return libc().epoll_ctl(epfd, op, fd, event);
   EpollShadow& shadow = rt.epoll();
   const EpollShadow::Registration* reg = shadow.find(epfd, fd);
-  if (op != EPOLL_CTL_DEL && event == nullptr) return fail(EFAULT);
+  if (op != EPOLL_CTL_DEL && event == nullptr) return fail(Error::kFault);
   epoll_event kev{};
   if (event != nullptr) {
     // The kernel watches the placeholder: readable when the stack says so.
@@ -239,26 +227,26 @@ SHUNT_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcep
   }
   switch (op) {
     case EPOLL_CTL_ADD: {
-      if (reg != nullptr) return fail(EEXIST);
+      if (reg != nullptr) return fail(CallError::kExist);
       if (libc().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &kev) < 0) return -1;
       shadow.add(epfd, fd, sf, event->events, event->data.u64);
       break;
     }
     case EPOLL_CTL_MOD: {
-      if (reg == nullptr) return fail(ENOENT);
-      if ((reg->events & EPOLLEXCLUSIVE) != 0) return fail(EINVAL);
+      if (reg == nullptr) return fail(CallError::kNoEnt);
+      if ((reg->events & EPOLLEXCLUSIVE) != 0) return fail(Error::kInval);
       if (libc().epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &kev) < 0) return -1;
       shadow.modify(epfd, fd, sf, event->events, event->data.u64);
       break;
     }
     case EPOLL_CTL_DEL: {
-      if (reg == nullptr) return fail(ENOENT);
+      if (reg == nullptr) return fail(CallError::kNoEnt);
       libc().epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &kev);
       shadow.remove(epfd, fd, sf);
       break;
     }
     default:
-      return fail(EINVAL);
+      return fail(Error::kInval);
   }
   rt.update_signal(sf);
   return 0;
@@ -278,7 +266,7 @@ static int do_epoll_wait(int epfd, epoll_event* events, int maxevents, const tim
     return libc().epoll_pwait(epfd, ev, max, ms, has_sigmask ? sigmask : nullptr);
   };
   if (!ours) return real_wait(events, maxevents, timeout);
-  if (maxevents <= 0 || events == nullptr) return fail(EINVAL);
+  if (maxevents <= 0 || events == nullptr) return fail(Error::kInval);
   const int64_t deadline =
       timeout == nullptr ? INT64_MAX : mono_ns() + timeout->tv_sec * 1'000'000'000 + timeout->tv_nsec;
   std::vector<epoll_event> kev(static_cast<size_t>(maxevents));

@@ -43,7 +43,7 @@ int new_placeholder() { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 template <class T>
 int put_opt(void* optval, socklen_t* optlen, T v) {
-  if (optval == nullptr || optlen == nullptr) return fail(EFAULT);
+  if (optval == nullptr || optlen == nullptr) return fail(Error::kFault);
   socklen_t n = std::min<socklen_t>(*optlen, sizeof(T));
   std::memcpy(optval, &v, n);
   *optlen = n;
@@ -51,13 +51,13 @@ int put_opt(void* optval, socklen_t* optlen, T v) {
 }
 
 int get_int(const void* optval, socklen_t optlen, int* out) {
-  if (optval == nullptr) return fail(EFAULT);
+  if (optval == nullptr) return fail(Error::kFault);
   if (optlen < static_cast<socklen_t>(sizeof(int))) {
     if (optlen >= 1) {
       *out = *static_cast<const unsigned char*>(optval);
       return 0;
     }
-    return fail(EINVAL);
+    return fail(Error::kInval);
   }
   std::memcpy(out, optval, sizeof(int));
   return 0;
@@ -98,7 +98,7 @@ int handover(std::unique_lock<std::mutex>& lock, int fd, SocketFile* sf) {
     if (libc().bind(k, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
       int e = errno;
       libc().close(k);
-      return fail(e);
+      return fail_with_errno(e);
     }
   }
   if (sf->nonblock) libc().fcntl(k, F_SETFL, O_NONBLOCK | O_RDWR);
@@ -135,7 +135,7 @@ SHUNT_EXPORT int socket(int domain, int type, int protocol) noexcept {
                      (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)));
   if (!ours) return libc().socket(domain, type, protocol);
   std::unique_lock<std::mutex> lock(rt.mutex());
-  if (int e = rt.ensure_started(); e != 0) return fail(e);
+  if (int e = rt.ensure_started(); e != 0) return fail_with_errno(e);
   if (!rt.owns_stack()) {
     lock.unlock();
     return libc().socket(domain, type, protocol);
@@ -156,21 +156,21 @@ SHUNT_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
   std::unique_lock<std::mutex> lock(rt.mutex());
   SocketFile* sf = rt.lookup(fd);
   if (sf == nullptr) return libc().bind(fd, addr, len);
-  if (sf->inert) return fail(EBADF);
+  if (sf->inert) return fail(Error::kBadFd);
   ParsedAddr a = parse_sockaddr(addr, len);
   if (a.kind == AddrKind::kUnspec && sf->domain == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
     // inet_bind: AF_UNSPEC with INADDR_ANY passes as AF_INET (old
     // programs do it); any other AF_UNSPEC address is EAFNOSUPPORT.
     sockaddr_in in{};
     std::memcpy(&in, addr, sizeof in);
-    if (in.sin_addr.s_addr != htonl(INADDR_ANY)) return fail(EAFNOSUPPORT);
+    if (in.sin_addr.s_addr != htonl(INADDR_ANY)) return fail(Error::kAfNoSupport);
     a.kind = AddrKind::kV4;
     a.ep = Endpoint{Ipv4Address::any(), ntohs(in.sin_port)};
   }
-  if (a.kind == AddrKind::kBad || a.kind == AddrKind::kUnspec) return fail(addr == nullptr ? EFAULT : EINVAL);
+  if (a.kind == AddrKind::kBad || a.kind == AddrKind::kUnspec) return fail(addr == nullptr ? Error::kFault : Error::kInval);
   if ((a.kind == AddrKind::kV4 && sf->domain != AF_INET) ||
       (a.kind != AddrKind::kV4 && sf->domain != AF_INET6)) {
-    return fail(EAFNOSUPPORT);
+    return fail(Error::kAfNoSupport);
   }
   if (needs_kernel(sf, a) && !(a.kind == AddrKind::kV6Any && !sf->v6only)) {
     if (handover(lock, fd, sf) < 0) return -1;
@@ -189,7 +189,7 @@ SHUNT_EXPORT int listen(int fd, int backlog) noexcept {
   std::unique_lock<std::mutex> lock(rt.mutex());
   SocketFile* sf = rt.lookup(fd);
   if (sf == nullptr) return libc().listen(fd, backlog);
-  if (sf->inert) return fail(EBADF);
+  if (sf->inert) return fail(Error::kBadFd);
   auto r = rt.stack().listen(sf->id, backlog, rt.now());
   rt.publish();
   if (!r) return fail(r.error());
@@ -204,8 +204,8 @@ static int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
     lock.unlock();
     return flags == 0 ? libc().accept(fd, addr, len) : libc().accept4(fd, addr, len, flags);
   }
-  if (sf->inert) return fail(EBADF);
-  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return fail(EINVAL);
+  if (sf->inert) return fail(Error::kBadFd);
+  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return fail(Error::kInval);
   while (true) {
     auto r = rt.stack().accept(sf->id, rt.now());
     if (r) {
@@ -225,8 +225,7 @@ static int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
       write_sockaddr(sf->domain, r->peer, addr, len);
       return nfd;
     }
-    if (r.error() != Error::kAgain) return fail(r.error());
-    if (sf->nonblock) return fail(EAGAIN);
+    if (r.error() != Error::kAgain || sf->nonblock) return fail(r.error());
     if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kRead)) return -1;
   }
 }
@@ -250,21 +249,21 @@ SHUNT_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
     lock.unlock();
     return libc().connect(fd, addr, len);
   }
-  if (sf->inert) return fail(EBADF);
+  if (sf->inert) return fail(Error::kBadFd);
   // tcp_v4_connect / udp: a full sockaddr_in of another family is
   // EAFNOSUPPORT (a short one EINVAL below).
   if (addr != nullptr && sf->domain == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in)) &&
       addr->sa_family != AF_INET && addr->sa_family != AF_UNSPEC) {
-    return fail(EAFNOSUPPORT);
+    return fail(Error::kAfNoSupport);
   }
   ParsedAddr a = parse_sockaddr(addr, len);
-  if (a.kind == AddrKind::kBad) return fail(addr == nullptr ? EFAULT : EINVAL);
+  if (a.kind == AddrKind::kBad) return fail(addr == nullptr ? Error::kFault : Error::kInval);
   if (a.kind == AddrKind::kUnspec) {
     auto r = rt.stack().disconnect(sf->id, rt.now());
     rt.publish();
     return r ? 0 : fail(r.error());
   }
-  if (a.kind == AddrKind::kV4 && sf->domain != AF_INET) return fail(EAFNOSUPPORT);
+  if (a.kind == AddrKind::kV4 && sf->domain != AF_INET) return fail(Error::kAfNoSupport);
   if (needs_kernel(sf, a) || a.kind == AddrKind::kV6Any) {
     if (handover(lock, fd, sf) < 0) return -1;
     lock.unlock();
@@ -274,7 +273,7 @@ SHUNT_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   rt.publish();
   if (sf->type == SOCK_DGRAM) return r ? 0 : fail(r.error());
   if (r || r.error() != Error::kInProgress) return r ? 0 : fail(r.error());
-  if (sf->nonblock) return fail(EINPROGRESS);
+  if (sf->nonblock) return fail(r.error());  // EINPROGRESS
   // A blocking connect waits for the handshake (SO_SNDTIMEO bounds it),
   // then reports it as a second connect would (__inet_stream_connect).
   while (true) {
@@ -288,7 +287,7 @@ SHUNT_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
     // SO_SNDTIMEO passed: the handshake goes on, as after a non-blocking
     // connect (EBADF when the fd was closed meanwhile).
     if (!wait_and_look_again(lock, rt, fd, sf, WaitFor::kWrite)) {
-      return errno == EAGAIN ? fail(EINPROGRESS) : -1;
+      return errno == EAGAIN ? fail(Error::kInProgress) : -1;
     }
   }
 }
@@ -299,7 +298,7 @@ SHUNT_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) noexcept {
   std::unique_lock<std::mutex> lock(rt.mutex());
   SocketFile* sf = rt.lookup(fd);
   if (sf == nullptr) return libc().getsockname(fd, addr, len);
-  if (addr == nullptr || len == nullptr) return fail(EFAULT);
+  if (addr == nullptr || len == nullptr) return fail(Error::kFault);
   auto r = rt.stack().local_endpoint(sf->id);
   if (!r) return fail(r.error());
   write_sockaddr(sf->domain, *r, addr, len);
@@ -312,7 +311,7 @@ SHUNT_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept {
   std::unique_lock<std::mutex> lock(rt.mutex());
   SocketFile* sf = rt.lookup(fd);
   if (sf == nullptr) return libc().getpeername(fd, addr, len);
-  if (addr == nullptr || len == nullptr) return fail(EFAULT);
+  if (addr == nullptr || len == nullptr) return fail(Error::kFault);
   auto r = rt.stack().remote_endpoint(sf->id);
   if (!r) return fail(r.error());
   write_sockaddr(sf->domain, *r, addr, len);
@@ -353,14 +352,18 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
       case SO_SNDTIMEO: {
         bool ok = false;
         Duration d = from_timeval(optval, optlen, &ok);
-        if (!ok) return fail(optval == nullptr ? EFAULT : (optlen < static_cast<socklen_t>(sizeof(timeval)) ? EINVAL : EDOM));
+        if (!ok) {
+          if (optval == nullptr) return fail(Error::kFault);
+          if (optlen < static_cast<socklen_t>(sizeof(timeval))) return fail(Error::kInval);
+          return fail(CallError::kDom);
+        }
         (name == SO_RCVTIMEO ? sf->rcvtimeo : sf->sndtimeo) = d;
         record();
         return 0;
       }
       case SO_LINGER: {
-        if (optval == nullptr) return fail(EFAULT);
-        if (optlen < static_cast<socklen_t>(sizeof(linger))) return fail(EINVAL);
+        if (optval == nullptr) return fail(Error::kFault);
+        if (optlen < static_cast<socklen_t>(sizeof(linger))) return fail(Error::kInval);
         linger l{};
         std::memcpy(&l, optval, sizeof l);
         return set(SockOpt::kLinger, l.l_onoff ? std::max(l.l_linger, 0) : -1);
@@ -381,16 +384,16 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
         return 0;  // urgent data is always inline
       default:
         rt.log(Config::LogLevel::kInfo, fmt::format("setsockopt(SOL_SOCKET, {}) not supported", name));
-        return fail(ENOPROTOOPT);
+        return fail(Error::kNoProtoOpt);
     }
   }
   if (level == IPPROTO_TCP && sf->type == SOCK_STREAM) {
     if (name == TCP_CONGESTION) {
-      if (optlen < 1) return fail(EINVAL);  // do_tcp_setsockopt
-      if (optval == nullptr) return fail(EFAULT);
+      if (optlen < 1) return fail(Error::kInval);  // do_tcp_setsockopt
+      if (optval == nullptr) return fail(Error::kFault);
       std::string s(static_cast<const char*>(optval), strnlen(static_cast<const char*>(optval), optlen));
       auto r = st.set_congestion(sf->id, s, rt.now());
-      if (!r) return fail(ENOENT);  // Linux: an unknown algorithm is ENOENT
+      if (!r) return fail(CallError::kNoEnt);  // Linux: an unknown algorithm is ENOENT
       record();
       return 0;
     }
@@ -406,13 +409,13 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
       case TCP_USER_TIMEOUT: return set(SockOpt::kUserTimeout, v);
       default:
         rt.log(Config::LogLevel::kInfo, fmt::format("setsockopt(IPPROTO_TCP, {}) not supported", name));
-        return fail(ENOPROTOOPT);
+        return fail(Error::kNoProtoOpt);
     }
   }
   if (level == IPPROTO_IP) {
     // IP_TTL, IP_TOS and the rest: options.cc.
     rt.log(Config::LogLevel::kInfo, fmt::format("setsockopt(IPPROTO_IP, {}) not supported", name));
-    return fail(ENOPROTOOPT);
+    return fail(Error::kNoProtoOpt);
   }
   if (level == IPPROTO_IPV6 && sf->domain == AF_INET6) {
     if (get_int(optval, optlen, &v) < 0) return -1;
@@ -424,7 +427,7 @@ SHUNT_EXPORT int setsockopt(int fd, int level, int name, const void* optval, soc
     record();
     return 0;  // other IPv6 options matter only once the socket is handed over
   }
-  return fail(ENOPROTOOPT);
+  return fail(Error::kNoProtoOpt);
 }
 
 SHUNT_EXPORT int getsockopt(int fd, int level, int name, void* optval, socklen_t* optlen) noexcept {
@@ -471,7 +474,7 @@ SHUNT_EXPORT int getsockopt(int fd, int level, int name, void* optval, socklen_t
       }
       case SO_RCVTIMEO: return put_opt<timeval>(optval, optlen, to_timeval(sf->rcvtimeo));
       case SO_SNDTIMEO: return put_opt<timeval>(optval, optlen, to_timeval(sf->sndtimeo));
-      default: return fail(ENOPROTOOPT);
+      default: return fail(Error::kNoProtoOpt);
     }
   }
   if (level == IPPROTO_TCP && sf->type == SOCK_STREAM) {
@@ -487,7 +490,7 @@ SHUNT_EXPORT int getsockopt(int fd, int level, int name, void* optval, socklen_t
       case TCP_CONGESTION: {
         auto r = st.get_congestion(sf->id);
         if (!r) return fail(r.error());
-        if (optval == nullptr || optlen == nullptr) return fail(EFAULT);
+        if (optval == nullptr || optlen == nullptr) return fail(Error::kFault);
         socklen_t n = std::min<socklen_t>(*optlen, 16);
         std::memset(optval, 0, n);
         std::memcpy(optval, r->data(), std::min<size_t>(n, r->size()));
@@ -499,14 +502,14 @@ SHUNT_EXPORT int getsockopt(int fd, int level, int name, void* optval, socklen_t
         if (!i) return fail(i.error());
         return fill_tcp_info(*i, optval, optlen, rt.kernel_tcp_info_size());
       }
-      default: return fail(ENOPROTOOPT);
+      default: return fail(Error::kNoProtoOpt);
     }
   }
-  if (level == IPPROTO_IP) return fail(ENOPROTOOPT);  // the known ones: options.cc
+  if (level == IPPROTO_IP) return fail(Error::kNoProtoOpt);  // the known ones: options.cc
   if (level == IPPROTO_IPV6 && sf->domain == AF_INET6 && name == IPV6_V6ONLY) {
     return put_opt<int>(optval, optlen, sf->v6only ? 1 : 0);
   }
-  return fail(ENOPROTOOPT);
+  return fail(Error::kNoProtoOpt);
 }
 
 SHUNT_EXPORT int shutdown(int fd, int how) noexcept {
@@ -515,8 +518,8 @@ SHUNT_EXPORT int shutdown(int fd, int how) noexcept {
   std::unique_lock<std::mutex> lock(rt.mutex());
   SocketFile* sf = rt.lookup(fd);
   if (sf == nullptr) return libc().shutdown(fd, how);
-  if (sf->inert) return fail(EBADF);
-  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return fail(EINVAL);
+  if (sf->inert) return fail(Error::kBadFd);
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return fail(Error::kInval);
   auto r = rt.stack().shutdown(sf->id, how != SHUT_WR, how != SHUT_RD, rt.now());
   rt.publish();
   return r ? 0 : fail(r.error());
@@ -558,7 +561,7 @@ SHUNT_EXPORT int close(int fd) {
 
 SHUNT_EXPORT int close_range(unsigned first, unsigned last, int flags) noexcept {
   Runtime& rt = Runtime::get();
-  if (libc().close_range == nullptr) return fail(ENOSYS);
+  if (libc().close_range == nullptr) return fail(CallError::kNoSys);
   if ((flags & CLOSE_RANGE_CLOEXEC) == 0) {
     std::unique_lock<std::mutex> lock(rt.mutex());
     unsigned end = std::min<unsigned>(last, 1u << 20);
@@ -621,12 +624,12 @@ SHUNT_EXPORT int dup(int fd) noexcept {
 
 static int do_dup3(int oldfd, int newfd, int flags, bool is_dup2) {
   Runtime& rt = Runtime::get();
-  if (rt.is_runtime_fd(newfd)) return fail(EBADF);
+  if (rt.is_runtime_fd(newfd)) return fail(Error::kBadFd);
   if (rt.lookup(oldfd) == nullptr && rt.lookup(newfd) == nullptr) {
     return is_dup2 ? libc().dup2(oldfd, newfd) : libc().dup3(oldfd, newfd, flags);
   }
   std::unique_lock<std::mutex> lock(rt.mutex());
-  if (oldfd == newfd) return is_dup2 ? libc().dup2(oldfd, newfd) : fail(EINVAL);
+  if (oldfd == newfd) return is_dup2 ? libc().dup2(oldfd, newfd) : fail(Error::kInval);
   int r = is_dup2 ? libc().dup2(oldfd, newfd) : libc().dup3(oldfd, newfd, flags);
   if (r < 0) return -1;
   // newfd was closed by dup2: drop its mapping first (docs/design.md 4).
@@ -693,19 +696,19 @@ SHUNT_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
   if (sf == nullptr) return libc().ioctl(fd, request, arg);
   switch (request) {
     case FIONBIO: {
-      if (arg == nullptr) return fail(EFAULT);
+      if (arg == nullptr) return fail(Error::kFault);
       sf->nonblock = *static_cast<int*>(arg) != 0;
       return 0;
     }
     case FIONREAD: {  // == SIOCINQ
-      if (arg == nullptr) return fail(EFAULT);
+      if (arg == nullptr) return fail(Error::kFault);
       auto r = rt.stack().next_datagram_size(sf->id);
       if (!r) return fail(r.error());
       *static_cast<int*>(arg) = static_cast<int>(std::min<size_t>(*r, INT32_MAX));
       return 0;
     }
     case SIOCOUTQ: {
-      if (arg == nullptr) return fail(EFAULT);
+      if (arg == nullptr) return fail(Error::kFault);
       auto r = rt.stack().unsent_bytes(sf->id);
       if (!r) return fail(r.error());
       *static_cast<int*>(arg) = static_cast<int>(std::min<size_t>(*r, INT32_MAX));
@@ -713,7 +716,7 @@ SHUNT_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
     }
     case SIOCOUTQNSD: {  // tcp_ioctl: queued and not yet sent
       if (sf->type != SOCK_STREAM) break;  // udp_ioctl has none: the kernel's answer below
-      if (arg == nullptr) return fail(EFAULT);
+      if (arg == nullptr) return fail(Error::kFault);
       auto r = rt.stack().notsent_bytes(sf->id);
       if (!r) return fail(r.error());
       *static_cast<int*>(arg) = static_cast<int>(std::min<size_t>(*r, INT32_MAX));
@@ -721,7 +724,7 @@ SHUNT_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
     }
     case SIOCATMARK:  // urgent data is inline and never marked
       if (sf->type != SOCK_STREAM) break;
-      if (arg == nullptr) return fail(EFAULT);
+      if (arg == nullptr) return fail(Error::kFault);
       *static_cast<int*>(arg) = 0;
       return 0;
     case FIOCLEX:
@@ -739,6 +742,6 @@ SHUNT_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
   // ioctls above all (SIOCGIFINDEX, SIOCGIFCONF, SIOCGIFFLAGS, ...), which
   // programs send to whatever socket they have.
   int k = rt.ioctl_socket();
-  if (k < 0) return fail(ENOTTY);
+  if (k < 0) return fail(CallError::kNotTty);
   return libc().ioctl(k, request, arg);
 }

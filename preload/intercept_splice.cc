@@ -26,7 +26,7 @@ using namespace shunt::preload;
 static ssize_t do_sendfile(int out_fd, int in_fd, off_t* offset, size_t count, bool is64) {
   Runtime& rt = Runtime::get();
   if (rt.lookup(out_fd) == nullptr) {
-    if (rt.lookup(in_fd) != nullptr) return fail(EINVAL);
+    if (rt.lookup(in_fd) != nullptr) return fail(Error::kInval);
     return is64 ? libc().sendfile64(out_fd, in_fd, reinterpret_cast<off64_t*>(offset), count)
                 : libc().sendfile(out_fd, in_fd, offset, count);
   }
@@ -43,7 +43,7 @@ static ssize_t do_sendfile(int out_fd, int in_fd, off_t* offset, size_t count, b
     {
       std::unique_lock<std::mutex> lock(rt.mutex());
       SocketFile* sf = rt.lookup(out_fd);
-      if (sf == nullptr) return fail(EBADF);
+      if (sf == nullptr) return fail(Error::kBadFd);
       iovec v{buf.data(), static_cast<size_t>(n)};
       w = stack_send(lock, out_fd, sf, &v, 1, 0, nullptr, 0);
     }
@@ -110,7 +110,7 @@ ssize_t splice_socket_to_pipe(int sock, int pipe_w, size_t len, unsigned flags) 
     libc().ioctl(pipe_w, FIONREAD, &queued);
     const size_t room = size > queued ? static_cast<size_t>(size - queued) : 0;
     if (room == 0) {
-      if (nonblock) return fail(EAGAIN);
+      if (nonblock) return fail(Error::kAgain);
       if (wait_pipe(pipe_w, POLLOUT) < 0) return -1;
       continue;
     }
@@ -121,21 +121,21 @@ ssize_t splice_socket_to_pipe(int sock, int pipe_w, size_t len, unsigned flags) 
     {
       std::unique_lock<std::mutex> lock(rt.mutex());
       SocketFile* sf = rt.lookup(sock);
-      if (sf == nullptr) return fail(EBADF);
+      if (sf == nullptr) return fail(Error::kBadFd);
       datagram = sf->type == SOCK_DGRAM;
       // A datagram is taken whole (the rest of a long one is lost, as with
       // read); a stream is only peeked here.
       const int rflags = (datagram ? 0 : MSG_PEEK) | (nonblock ? MSG_DONTWAIT : 0);
       n = stack_recv(lock, sock, sf, &v, 1, rflags, nullptr, nullptr, nullptr);
     }
-    if (n == kRedo) return fail(EBADF);
+    if (n == kRedo) return fail(Error::kBadFd);
     if (n <= 0) return n;
     ssize_t w = libc().write(pipe_w, buf.data(), static_cast<size_t>(n));
     if (w < 0) return datagram ? -1 : w;
     if (!datagram) {
       std::unique_lock<std::mutex> lock(rt.mutex());
       SocketFile* sf = rt.lookup(sock);
-      if (sf == nullptr) return fail(EBADF);
+      if (sf == nullptr) return fail(Error::kBadFd);
       iovec take{buf.data(), static_cast<size_t>(w)};
       (void)stack_recv(lock, sock, sf, &take, 1, MSG_DONTWAIT, nullptr, nullptr, nullptr);
     }
@@ -156,7 +156,7 @@ ssize_t splice_pipe_to_socket(int pipe_r, int sock, size_t len, unsigned flags) 
     pollfd p{pipe_r, POLLIN, 0};
     libc().poll(&p, 1, 0);
     if ((p.revents & POLLHUP) != 0) return 0;  // empty, and no writer left
-    if (nonblock) return fail(EAGAIN);
+    if (nonblock) return fail(Error::kAgain);
     if (wait_pipe(pipe_r, POLLIN) < 0) return -1;
   }
   const size_t want = std::min(len, static_cast<size_t>(avail));
@@ -167,18 +167,18 @@ ssize_t splice_pipe_to_socket(int pipe_r, int sock, size_t len, unsigned flags) 
   if (copied > 0) copied = libc().read(scratch[0], buf.data(), buf.size());
   libc().close(scratch[0]);
   libc().close(scratch[1]);
-  if (copied <= 0) return copied < 0 ? -1 : fail(EAGAIN);
+  if (copied <= 0) return copied < 0 ? -1 : fail(Error::kAgain);
   ssize_t sent;
   {
     std::unique_lock<std::mutex> lock(rt.mutex());
     SocketFile* sf = rt.lookup(sock);
-    if (sf == nullptr) return fail(EBADF);
+    if (sf == nullptr) return fail(Error::kBadFd);
     iovec v{buf.data(), static_cast<size_t>(copied)};
     const int sflags =
         ((flags & SPLICE_F_MORE) != 0 ? MSG_MORE : 0) | (nonblock ? MSG_DONTWAIT : 0);
     sent = stack_send(lock, sock, sf, &v, 1, sflags, nullptr, 0);
   }
-  if (sent == kRedo) return fail(EBADF);
+  if (sent == kRedo) return fail(Error::kBadFd);
   if (sent <= 0) return sent;
   // Take off the pipe what the socket took.
   size_t left = static_cast<size_t>(sent);
@@ -202,12 +202,12 @@ SHUNT_EXPORT ssize_t splice(int fd_in, loff_t* off_in, int fd_out, loff_t* off_o
   const bool in_stack = rt.lookup(fd_in) != nullptr;
   const bool out_stack = rt.lookup(fd_out) != nullptr;
   if (!in_stack && !out_stack) return libc().splice(fd_in, off_in, fd_out, off_out, len, flags);
-  if (in_stack && out_stack) return fail(EINVAL);  // neither is a pipe
+  if (in_stack && out_stack) return fail(Error::kInval);  // neither is a pipe
   const int pipe_fd = in_stack ? fd_out : fd_in;
-  if (!is_pipe(pipe_fd)) return fail(EINVAL);
+  if (!is_pipe(pipe_fd)) return fail(Error::kInval);
   // do_splice: an offset for the socket is EINVAL, for the pipe ESPIPE.
-  if ((in_stack ? off_in : off_out) != nullptr) return fail(EINVAL);
-  if ((in_stack ? off_out : off_in) != nullptr) return fail(ESPIPE);
+  if ((in_stack ? off_in : off_out) != nullptr) return fail(Error::kInval);
+  if ((in_stack ? off_out : off_in) != nullptr) return fail(CallError::kSPipe);
   if (len == 0) return 0;
   return in_stack ? splice_socket_to_pipe(fd_in, fd_out, len, flags)
                   : splice_pipe_to_socket(fd_in, fd_out, len, flags);

@@ -51,7 +51,7 @@ SHUNT_EXPORT int fstat64(int fd, struct stat64* st) noexcept {
 // Binaries built against glibc < 2.33 import these instead.
 SHUNT_EXPORT int __fxstat(int ver, int fd, struct stat* st) noexcept {
   static auto real = next<int (*)(int, int, struct stat*)>("__fxstat");
-  if (real == nullptr) return fail(ENOSYS);
+  if (real == nullptr) return fail(CallError::kNoSys);
   int r = real(ver, fd, st);
   if (r == 0 && is_stack_fd(fd)) as_socket(st);
   return r;
@@ -59,7 +59,7 @@ SHUNT_EXPORT int __fxstat(int ver, int fd, struct stat* st) noexcept {
 
 SHUNT_EXPORT int __fxstat64(int ver, int fd, struct stat64* st) noexcept {
   static auto real = next<int (*)(int, int, struct stat64*)>("__fxstat64");
-  if (real == nullptr) return fail(ENOSYS);
+  if (real == nullptr) return fail(CallError::kNoSys);
   int r = real(ver, fd, st);
   if (r == 0 && is_stack_fd(fd)) as_socket(st);
   return r;
@@ -91,7 +91,7 @@ SHUNT_EXPORT int fstatat64(int fd, const char* path, struct stat64* st, int flag
 
 SHUNT_EXPORT int statx(int fd, const char* path, int flags, unsigned mask, struct statx* stx) noexcept {
   static auto real = next<int (*)(int, const char*, int, unsigned, struct statx*)>("statx");
-  if (real == nullptr) return fail(ENOSYS);
+  if (real == nullptr) return fail(CallError::kNoSys);
   int r = real(fd, path, flags, mask, stx);
   if (r == 0 && describes_stack_fd(fd, path, flags)) {
     stx->stx_mode = S_IFSOCK | 0777;

@@ -63,10 +63,7 @@ long raw_syscall(long n, const long* a) {
                : "=a"(r)
                : "0"(n), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(r10), "r"(r8), "r"(r9)
                : "rcx", "r11", "memory");
-  if (r < 0 && r > -4096) {
-    errno = static_cast<int>(-r);
-    return -1;
-  }
+  if (r < 0 && r > -4096) return fail_with_errno(static_cast<int>(-r));  // the kernel's
   return r;
 #else
   return libc().syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);

@@ -50,11 +50,11 @@ int sync_freebind(Runtime& rt, SocketFile* sf) {
 // An int option of SOL_SOCKET, TCP or UDP: shorter than an int is EINVAL.
 bool strict_int(const void* optval, socklen_t optlen, int* out) {
   if (optval == nullptr) {
-    errno = EFAULT;
+    (void)fail(Error::kFault);
     return false;
   }
   if (optlen < static_cast<socklen_t>(sizeof(int))) {
-    errno = EINVAL;
+    (void)fail(Error::kInval);
     return false;
   }
   std::memcpy(out, optval, sizeof(int));
@@ -66,13 +66,13 @@ bool strict_int(const void* optval, socklen_t optlen, int* out) {
 bool ip_int(const void* optval, socklen_t optlen, int* out) {
   if (optlen >= static_cast<socklen_t>(sizeof(int))) {
     if (optval == nullptr) {
-      errno = EFAULT;
+      (void)fail(Error::kFault);
       return false;
     }
     std::memcpy(out, optval, sizeof(int));
   } else if (optlen >= 1) {
     if (optval == nullptr) {
-      errno = EFAULT;
+      (void)fail(Error::kFault);
       return false;
     }
     *out = *static_cast<const unsigned char*>(optval);
@@ -83,7 +83,7 @@ bool ip_int(const void* optval, socklen_t optlen, int* out) {
 }
 
 int put_int(void* optval, socklen_t* optlen, int v) {
-  if (optval == nullptr || optlen == nullptr) return fail(EFAULT);
+  if (optval == nullptr || optlen == nullptr) return fail(Error::kFault);
   socklen_t n = std::min<socklen_t>(*optlen, sizeof v);
   std::memcpy(optval, &v, n);
   *optlen = n;
@@ -93,7 +93,7 @@ int put_int(void* optval, socklen_t* optlen, int v) {
 // do_ip_getsockopt: a value 0..255 asked for with less room than an int
 // comes back as one byte.
 int put_ip_int(void* optval, socklen_t* optlen, int v) {
-  if (optval == nullptr || optlen == nullptr) return fail(EFAULT);
+  if (optval == nullptr || optlen == nullptr) return fail(Error::kFault);
   if (*optlen > 0 && *optlen < sizeof(int) && v >= 0 && v <= 255) {
     *static_cast<unsigned char*>(optval) = static_cast<unsigned char>(v);
     *optlen = 1;
@@ -135,7 +135,7 @@ ip_mreqn parse_mreq(const void* optval, socklen_t optlen, bool bare_address_ok) 
 // The interface a membership names: by index (ours or ENODEV) or by
 // address (the stack checks it).
 int join_or_leave(Runtime& rt, SocketFile* sf, bool join, in_addr group, int ifindex, in_addr iface) {
-  if (ifindex != 0 && ifindex != rt.ifindex()) return fail(ENODEV);  // ip_mc_find_dev
+  if (ifindex != 0 && ifindex != rt.ifindex()) return fail(Error::kNoDev);  // ip_mc_find_dev
   const Ipv4Address g(ntohl(group.s_addr));
   const Ipv4Address a(ifindex != 0 ? 0 : ntohl(iface.s_addr));
   auto r = join ? rt.stack().join_group(sf->id, g, a) : rt.stack().leave_group(sf->id, g, a);
@@ -150,7 +150,7 @@ int set_socket_level(Runtime& rt, SocketFile* sf, int name, const void* optval, 
     case SO_SNDBUFFORCE:
       // sk_setsockopt: CAP_NET_ADMIN lifts the rmem_max / wmem_max clamp.
       if (!strict_int(optval, optlen, &v)) return -1;
-      if (!has_capability(CAP_NET_ADMIN)) return fail(EPERM);
+      if (!has_capability(CAP_NET_ADMIN)) return fail(CallError::kPerm);
       return set_stack(rt, sf, name == SO_RCVBUFFORCE ? SockOpt::kRcvBufForce : SockOpt::kSndBufForce, v);
     case SO_RCVLOWAT:
       if (!strict_int(optval, optlen, &v)) return -1;
@@ -158,18 +158,18 @@ int set_socket_level(Runtime& rt, SocketFile* sf, int name, const void* optval, 
     case SO_PRIORITY:
       // 0..6 for anyone, more with CAP_NET_ADMIN or CAP_NET_RAW.
       if (!strict_int(optval, optlen, &v)) return -1;
-      if ((v < 0 || v > 6) && !has_capability(CAP_NET_ADMIN) && !has_capability(CAP_NET_RAW)) return fail(EPERM);
+      if ((v < 0 || v > 6) && !has_capability(CAP_NET_ADMIN) && !has_capability(CAP_NET_RAW)) return fail(CallError::kPerm);
       x.priority = v;
       return 0;
     case SO_MARK:
       if (!strict_int(optval, optlen, &v)) return -1;
-      if (!has_capability(CAP_NET_ADMIN) && !has_capability(CAP_NET_RAW)) return fail(EPERM);
+      if (!has_capability(CAP_NET_ADMIN) && !has_capability(CAP_NET_RAW)) return fail(CallError::kPerm);
       x.mark = static_cast<uint32_t>(v);
       return 0;
     case SO_BUSY_POLL:
       if (!strict_int(optval, optlen, &v)) return -1;
-      if (v < 0) return fail(EINVAL);
-      if (v > x.busy_poll && !has_capability(CAP_NET_ADMIN)) return fail(EPERM);
+      if (v < 0) return fail(Error::kInval);
+      if (v > x.busy_poll && !has_capability(CAP_NET_ADMIN)) return fail(CallError::kPerm);
       x.busy_poll = v;
       return 0;
     case SO_BINDTODEVICE: {
@@ -178,18 +178,18 @@ int set_socket_level(Runtime& rt, SocketFile* sf, int name, const void* optval, 
       // interface: binding to another is ENODEV too (its traffic could
       // not go there).
       char name_buf[IFNAMSIZ] = {};
-      if (optlen > 0 && optval == nullptr) return fail(EFAULT);
+      if (optlen > 0 && optval == nullptr) return fail(Error::kFault);
       std::memcpy(name_buf, optval, std::min<size_t>(optlen, IFNAMSIZ - 1));
       if (name_buf[0] == '\0') {
         x.bound_ifindex = 0;
         return 0;
       }
       const int idx = static_cast<int>(if_nametoindex(name_buf));
-      if (idx == 0) return fail(ENODEV);
+      if (idx == 0) return fail(Error::kNoDev);
       if (idx != rt.ifindex()) {
         rt.log(Config::LogLevel::kInfo,
                fmt::format("SO_BINDTODEVICE {}: not the stack's interface {}", name_buf, rt.ifname()));
-        return fail(ENODEV);
+        return fail(Error::kNoDev);
       }
       x.bound_ifindex = idx;
       return 0;
@@ -197,7 +197,7 @@ int set_socket_level(Runtime& rt, SocketFile* sf, int name, const void* optval, 
     case SO_BINDTOIFINDEX:
       // sock_bindtoindex_locked takes any index >= 0 without looking it up.
       if (!strict_int(optval, optlen, &v)) return -1;
-      if (v < 0) return fail(EINVAL);
+      if (v < 0) return fail(Error::kInval);
       x.bound_ifindex = v;
       return 0;
     case SO_TIMESTAMP_OLD:
@@ -264,7 +264,7 @@ int set_ip_level(Runtime& rt, SocketFile* sf, int name, const void* optval, sock
     case IP_TRANSPARENT:
       // do_ip_setsockopt: turning it on needs CAP_NET_RAW or CAP_NET_ADMIN.
       if (!ip_int(optval, optlen, &v)) return -1;
-      if (v != 0 && !has_capability(CAP_NET_RAW) && !has_capability(CAP_NET_ADMIN)) return fail(EPERM);
+      if (v != 0 && !has_capability(CAP_NET_RAW) && !has_capability(CAP_NET_ADMIN)) return fail(CallError::kPerm);
       x.transparent = v != 0;
       return sync_freebind(rt, sf);
     case IP_BIND_ADDRESS_NO_PORT:
@@ -272,43 +272,43 @@ int set_ip_level(Runtime& rt, SocketFile* sf, int name, const void* optval, sock
       x.bind_no_port = v != 0;
       return 0;
     case IP_MULTICAST_TTL:
-      if (optlen < 1) return fail(EINVAL);
+      if (optlen < 1) return fail(Error::kInval);
       if (!ip_int(optval, optlen, &v)) return -1;
       return set_stack(rt, sf, SockOpt::kMulticastTtl, v);
     case IP_MULTICAST_LOOP:
-      if (optlen < 1) return fail(EINVAL);
+      if (optlen < 1) return fail(Error::kInval);
       if (!ip_int(optval, optlen, &v)) return -1;
       return set_stack(rt, sf, SockOpt::kMulticastLoop, v);
     case IP_MULTICAST_ALL:
-      if (optlen < 1) return fail(EINVAL);
+      if (optlen < 1) return fail(Error::kInval);
       if (!ip_int(optval, optlen, &v)) return -1;
       return set_stack(rt, sf, SockOpt::kMulticastAll, v);
     case IP_MULTICAST_IF: {
-      if (stream) return fail(EINVAL);
-      if (optval == nullptr && optlen > 0) return fail(EFAULT);
+      if (stream) return fail(Error::kInval);
+      if (optval == nullptr && optlen > 0) return fail(Error::kFault);
       const ip_mreqn m = parse_mreq(optval, optlen, true);
       // An index that is not the stack's interface: EADDRNOTAVAIL, as for
       // an index Linux does not know.
-      if (m.imr_ifindex != 0 && m.imr_ifindex != rt.ifindex()) return fail(EADDRNOTAVAIL);
+      if (m.imr_ifindex != 0 && m.imr_ifindex != rt.ifindex()) return fail(Error::kAddrNotAvail);
       auto r = rt.stack().set_multicast_if(sf->id, Ipv4Address(ntohl(m.imr_address.s_addr)));
       return r ? 0 : fail(r.error());
     }
     case IP_ADD_MEMBERSHIP:
     case IP_DROP_MEMBERSHIP: {
-      if (stream) return fail(EPROTO);
-      if (optlen < static_cast<socklen_t>(sizeof(ip_mreq))) return fail(EINVAL);
-      if (optval == nullptr) return fail(EFAULT);
+      if (stream) return fail(Error::kProto);
+      if (optlen < static_cast<socklen_t>(sizeof(ip_mreq))) return fail(Error::kInval);
+      if (optval == nullptr) return fail(Error::kFault);
       const ip_mreqn m = parse_mreq(optval, optlen, false);
       return join_or_leave(rt, sf, name == IP_ADD_MEMBERSHIP, m.imr_multiaddr, m.imr_ifindex, m.imr_address);
     }
     case MCAST_JOIN_GROUP:
     case MCAST_LEAVE_GROUP: {
-      if (stream) return fail(EPROTO);
-      if (optlen < static_cast<socklen_t>(sizeof(group_req))) return fail(EINVAL);
-      if (optval == nullptr) return fail(EFAULT);
+      if (stream) return fail(Error::kProto);
+      if (optlen < static_cast<socklen_t>(sizeof(group_req))) return fail(Error::kInval);
+      if (optval == nullptr) return fail(Error::kFault);
       group_req g{};
       std::memcpy(&g, optval, sizeof g);
-      if (g.gr_group.ss_family != AF_INET) return fail(EADDRNOTAVAIL);
+      if (g.gr_group.ss_family != AF_INET) return fail(Error::kAddrNotAvail);
       const auto* group = reinterpret_cast<const sockaddr_in*>(&g.gr_group);
       return join_or_leave(rt, sf, name == MCAST_JOIN_GROUP, group->sin_addr, static_cast<int>(g.gr_interface),
                            in_addr{htonl(INADDR_ANY)});
@@ -330,7 +330,7 @@ int set_udp_level(Runtime& rt, SocketFile* sf, int name, const void* optval, soc
       return x.udp_cork ? 0 : flush_udp_cork(rt, sf);
     case UDP_SEGMENT:
       if (!strict_int(optval, optlen, &v)) return -1;
-      if (v < 0 || v > 65535) return fail(EINVAL);
+      if (v < 0 || v > 65535) return fail(Error::kInval);
       x.gso_size = static_cast<uint16_t>(v);
       return 0;
     case UDP_GRO:
@@ -338,7 +338,7 @@ int set_udp_level(Runtime& rt, SocketFile* sf, int name, const void* optval, soc
       x.udp_gro = v != 0;
       return 0;
     default:
-      return fail(ENOPROTOOPT);
+      return fail(Error::kNoProtoOpt);
   }
 }
 
@@ -358,8 +358,8 @@ int set_tcp_level(Runtime& rt, SocketFile* sf, int name, const void* optval, soc
       // shunt has no Fast Open: as a kernel with tcp_fastopen's client bit
       // off (do_tcp_setsockopt).
       if (!strict_int(optval, optlen, &v)) return -1;
-      if (v < 0 || v > 1) return fail(EINVAL);
-      return fail(EOPNOTSUPP);
+      if (v < 0 || v > 1) return fail(Error::kInval);
+      return fail(Error::kOpNotSupp);
     default:
       return kUnhandled;
   }
@@ -379,7 +379,7 @@ int set_ipv6_level(SocketFile* sf, int name, const void* optval, socklen_t optle
       return 0;
     case IPV6_UNICAST_HOPS:
       if (!strict_int(optval, optlen, &v)) return -1;
-      if (v < -1 || v > 255) return fail(EINVAL);
+      if (v < -1 || v > 255) return fail(Error::kInval);
       x.ipv6_unicast_hops = v;
       return 0;
     default:
@@ -402,16 +402,16 @@ int set_more_option(Runtime& rt, SocketFile* sf, int level, int name, const void
     case SOL_SOCKET: return set_socket_level(rt, sf, name, optval, optlen);
     case IPPROTO_IP: return set_ip_level(rt, sf, name, optval, optlen);
     case IPPROTO_TCP:
-      if (sf->type != SOCK_STREAM) return fail(ENOPROTOOPT);  // udp -> ip_setsockopt
+      if (sf->type != SOCK_STREAM) return fail(Error::kNoProtoOpt);  // udp -> ip_setsockopt
       return set_tcp_level(rt, sf, name, optval, optlen);
     case IPPROTO_UDP:
-      if (sf->type != SOCK_DGRAM) return fail(ENOPROTOOPT);
+      if (sf->type != SOCK_DGRAM) return fail(Error::kNoProtoOpt);
       return set_udp_level(rt, sf, name, optval, optlen);
     case IPPROTO_IPV6:
-      if (sf->domain != AF_INET6) return fail(ENOPROTOOPT);
+      if (sf->domain != AF_INET6) return fail(Error::kNoProtoOpt);
       return set_ipv6_level(sf, name, optval, optlen);
     default:
-      return fail(ENOPROTOOPT);  // ip_setsockopt: a level not its own
+      return fail(Error::kNoProtoOpt);  // ip_setsockopt: a level not its own
   }
 }
 
@@ -429,16 +429,16 @@ int get_more_option(Runtime& rt, SocketFile* sf, int level, int name, void* optv
         case SO_BINDTOIFINDEX: return put_int(optval, optlen, x.bound_ifindex);
         case SO_BINDTODEVICE: {
           // sock_getbindtodevice: nothing bound is a length of 0.
-          if (optlen == nullptr) return fail(EFAULT);
+          if (optlen == nullptr) return fail(Error::kFault);
           if (x.bound_ifindex == 0) {
             *optlen = 0;
             return 0;
           }
           char name_buf[IF_NAMESIZE] = {};
-          if (if_indextoname(static_cast<unsigned>(x.bound_ifindex), name_buf) == nullptr) return fail(ENODEV);
+          if (if_indextoname(static_cast<unsigned>(x.bound_ifindex), name_buf) == nullptr) return fail(Error::kNoDev);
           const socklen_t len = static_cast<socklen_t>(std::strlen(name_buf) + 1);
-          if (*optlen < len) return fail(EINVAL);
-          if (optval == nullptr) return fail(EFAULT);
+          if (*optlen < len) return fail(Error::kInval);
+          if (optval == nullptr) return fail(Error::kFault);
           std::memcpy(optval, name_buf, len);
           *optlen = len;
           return 0;
@@ -484,7 +484,7 @@ int get_more_option(Runtime& rt, SocketFile* sf, int level, int name, void* optv
         case IP_MULTICAST_IF: {
           auto r = rt.stack().multicast_if(sf->id);
           if (!r) return fail(r.error());
-          if (optval == nullptr || optlen == nullptr) return fail(EFAULT);
+          if (optval == nullptr || optlen == nullptr) return fail(Error::kFault);
           in_addr a{htonl(r->value())};
           socklen_t n = std::min<socklen_t>(*optlen, sizeof a);
           std::memcpy(optval, &a, n);
@@ -495,7 +495,7 @@ int get_more_option(Runtime& rt, SocketFile* sf, int level, int name, void* optv
           return kUnhandled;
       }
     case IPPROTO_TCP:
-      if (!stream) return fail(EOPNOTSUPP);  // udp_getsockopt -> ip_getsockopt
+      if (!stream) return fail(Error::kOpNotSupp);  // udp_getsockopt -> ip_getsockopt
       switch (name) {
         case TCP_NOTSENT_LOWAT: return get_stack(rt, sf, SockOpt::kNotSentLowat, optval, optlen, false);
         case TCP_DEFER_ACCEPT: return get_stack(rt, sf, SockOpt::kDeferAccept, optval, optlen, false);
@@ -504,15 +504,15 @@ int get_more_option(Runtime& rt, SocketFile* sf, int level, int name, void* optv
         default: return kUnhandled;
       }
     case IPPROTO_UDP:
-      if (stream) return fail(EOPNOTSUPP);
+      if (stream) return fail(Error::kOpNotSupp);
       switch (name) {
         case UDP_CORK: return put_int(optval, optlen, x.udp_cork ? 1 : 0);
         case UDP_SEGMENT: return put_int(optval, optlen, x.gso_size);
         case UDP_GRO: return put_int(optval, optlen, x.udp_gro ? 1 : 0);
-        default: return fail(ENOPROTOOPT);
+        default: return fail(Error::kNoProtoOpt);
       }
     case IPPROTO_IPV6:
-      if (sf->domain != AF_INET6) return fail(EOPNOTSUPP);
+      if (sf->domain != AF_INET6) return fail(Error::kOpNotSupp);
       switch (name) {
         case IPV6_RECVPKTINFO: return put_int(optval, optlen, (x.cmsg & cmsg_flag::kIpv6PktInfo) != 0);
         case IPV6_RECVERR: return put_int(optval, optlen, x.ipv6_recverr);
@@ -523,7 +523,7 @@ int get_more_option(Runtime& rt, SocketFile* sf, int level, int name, void* optv
           return kUnhandled;
       }
     default:
-      return fail(EOPNOTSUPP);  // ip_getsockopt: a level not its own
+      return fail(Error::kOpNotSupp);  // ip_getsockopt: a level not its own
   }
 }
 

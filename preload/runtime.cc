@@ -22,6 +22,7 @@
 #include "driver/rule_fault_device.h"
 #include "control/path.h"
 #include "preload/control_server.h"
+#include "preload/errno_map.h"
 #include "preload/host_secret.h"
 #include "preload/host_sysctl.h"
 #include "preload/libc.h"
@@ -236,10 +237,7 @@ void Runtime::publish() {
 
 int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bool for_write,
                   Duration timeout, bool any_bytes) {
-  if (lost_) {
-    errno = ENETDOWN;
-    return -1;
-  }
+  if (lost_) return fail(Error::kNetDown);
   if (config_.busy_poll_us > 0 && owns_stack_) {
     // SHUNT_BUSY_POLL_US: poll the device from this thread before sleeping,
     // trading CPU for latency (like SO_BUSY_POLL).
@@ -281,18 +279,9 @@ int Runtime::wait(std::unique_lock<std::mutex>& lock, SocketFile* sf, int fd, bo
   (for_write ? sf->write_waiters : sf->read_waiters) -= 1;
   if (any_bytes) sf->bytes_waiters -= 1;
   update_signal(sf);
-  if (lost_) {
-    errno = ENETDOWN;
-    return -1;
-  }
-  if (r < 0) {
-    errno = saved;
-    return -1;
-  }
-  if (r == 0) {
-    errno = EAGAIN;
-    return -1;
-  }
+  if (lost_) return fail(Error::kNetDown);
+  if (r < 0) return fail_with_errno(saved);
+  if (r == 0) return fail(Error::kAgain);  // the timeout passed
   return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "preload/errno_map.h"
+
 namespace shunt::preload {
 namespace {
 
@@ -40,10 +42,7 @@ uint8_t linux_state(tcp::TcpState s) {
 }  // namespace
 
 int fill_tcp_info(const tcp::TcpInfo& i, void* optval, socklen_t* optlen, size_t kernel_size) {
-  if (optval == nullptr || optlen == nullptr) {
-    errno = EFAULT;
-    return -1;
-  }
+  if (optval == nullptr || optlen == nullptr) return fail(Error::kFault);
   tcp_info t{};
   t.tcpi_state = linux_state(i.state);
   t.tcpi_ca_state = i.ca_state;
