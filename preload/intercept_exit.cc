@@ -14,7 +14,7 @@ namespace {
 [[noreturn]] void exit_process(int status) {
   // A process that never made a socket has no runtime to build now.
   if (Runtime* rt = Runtime::existing()) rt->exit_sockets();
-  libc().exit_now(status);
+  libc()._exit(status);
   __builtin_unreachable();
 }
 

@@ -1,18 +1,12 @@
 // fstat on a stack socket reports a socket (S_IFSOCK), as the kernel does,
 // instead of the placeholder eventfd's anonymous inode: programs check
 // S_ISSOCK (socket activation, libuv's handle guessing).
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include "preload/calls.h"
 
 namespace {
-
-template <class F>
-F next(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-}
 
 template <class St>
 void as_socket(St* st) {
@@ -35,14 +29,14 @@ bool is_stack_fd(int fd) {
 }  // namespace
 
 SHUNT_EXPORT int fstat(int fd, struct stat* st) noexcept {
-  static auto real = next<int (*)(int, struct stat*)>("fstat");
+  const auto real = libc().fstat;
   int r = real(fd, st);
   if (r == 0 && is_stack_fd(fd)) as_socket(st);
   return r;
 }
 
 SHUNT_EXPORT int fstat64(int fd, struct stat64* st) noexcept {
-  static auto real = next<int (*)(int, struct stat64*)>("fstat64");
+  const auto real = libc().fstat64;
   int r = real(fd, st);
   if (r == 0 && is_stack_fd(fd)) as_socket(st);
   return r;
@@ -50,7 +44,7 @@ SHUNT_EXPORT int fstat64(int fd, struct stat64* st) noexcept {
 
 // Binaries built against glibc < 2.33 import these instead.
 SHUNT_EXPORT int __fxstat(int ver, int fd, struct stat* st) noexcept {
-  static auto real = next<int (*)(int, int, struct stat*)>("__fxstat");
+  const auto real = libc().__fxstat;
   if (real == nullptr) return fail(CallError::kNoSys);
   int r = real(ver, fd, st);
   if (r == 0 && is_stack_fd(fd)) as_socket(st);
@@ -58,7 +52,7 @@ SHUNT_EXPORT int __fxstat(int ver, int fd, struct stat* st) noexcept {
 }
 
 SHUNT_EXPORT int __fxstat64(int ver, int fd, struct stat64* st) noexcept {
-  static auto real = next<int (*)(int, int, struct stat64*)>("__fxstat64");
+  const auto real = libc().__fxstat64;
   if (real == nullptr) return fail(CallError::kNoSys);
   int r = real(ver, fd, st);
   if (r == 0 && is_stack_fd(fd)) as_socket(st);
@@ -76,21 +70,21 @@ bool describes_stack_fd(int fd, const char* path, int flags) {
 }  // namespace
 
 SHUNT_EXPORT int fstatat(int fd, const char* path, struct stat* st, int flags) noexcept {
-  static auto real = next<int (*)(int, const char*, struct stat*, int)>("fstatat");
+  const auto real = libc().fstatat;
   int r = real(fd, path, st, flags);
   if (r == 0 && describes_stack_fd(fd, path, flags)) as_socket(st);
   return r;
 }
 
 SHUNT_EXPORT int fstatat64(int fd, const char* path, struct stat64* st, int flags) noexcept {
-  static auto real = next<int (*)(int, const char*, struct stat64*, int)>("fstatat64");
+  const auto real = libc().fstatat64;
   int r = real(fd, path, st, flags);
   if (r == 0 && describes_stack_fd(fd, path, flags)) as_socket(st);
   return r;
 }
 
 SHUNT_EXPORT int statx(int fd, const char* path, int flags, unsigned mask, struct statx* stx) noexcept {
-  static auto real = next<int (*)(int, const char*, int, unsigned, struct statx*)>("statx");
+  const auto real = libc().statx;
   if (real == nullptr) return fail(CallError::kNoSys);
   int r = real(fd, path, flags, mask, stx);
   if (r == 0 && describes_stack_fd(fd, path, flags)) {

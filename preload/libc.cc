@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-
 #include <cstdio>
 #include <cstdlib>
 
@@ -22,55 +21,13 @@ void resolve(F& f, const char* name, bool required = true) {
 
 Libc load() {
   Libc l{};
-  resolve(l.socket, "socket");
-  resolve(l.socketpair, "socketpair");
-  resolve(l.bind, "bind");
-  resolve(l.listen, "listen");
-  resolve(l.accept, "accept");
-  resolve(l.accept4, "accept4");
-  resolve(l.connect, "connect");
-  resolve(l.getsockname, "getsockname");
-  resolve(l.getpeername, "getpeername");
-  resolve(l.getsockopt, "getsockopt");
-  resolve(l.setsockopt, "setsockopt");
-  resolve(l.send, "send");
-  resolve(l.sendto, "sendto");
-  resolve(l.sendmsg, "sendmsg");
-  resolve(l.sendmmsg, "sendmmsg");
-  resolve(l.recv, "recv");
-  resolve(l.recvfrom, "recvfrom");
-  resolve(l.recvmsg, "recvmsg");
-  resolve(l.recvmmsg, "recvmmsg");
-  resolve(l.read, "read");
-  resolve(l.write, "write");
-  resolve(l.readv, "readv");
-  resolve(l.writev, "writev");
-  resolve(l.sendfile, "sendfile");
-  resolve(l.sendfile64, "sendfile64");
-  resolve(l.splice, "splice");
-  resolve(l.shutdown, "shutdown");
-  resolve(l.close, "close");
-  resolve(l.close_range, "close_range", false);
-  resolve(l.dup, "dup");
-  resolve(l.dup2, "dup2");
-  resolve(l.dup3, "dup3");
-  resolve(l.fcntl, "fcntl");
-  resolve(l.fcntl64, "fcntl64", false);
-  resolve(l.ioctl, "ioctl");
-  resolve(l.poll, "poll");
-  resolve(l.ppoll, "ppoll");
-  resolve(l.select, "select");
-  resolve(l.pselect, "pselect");
-  resolve(l.epoll_create, "epoll_create");
-  resolve(l.epoll_create1, "epoll_create1");
-  resolve(l.epoll_ctl, "epoll_ctl");
-  resolve(l.epoll_wait, "epoll_wait");
-  resolve(l.epoll_pwait, "epoll_pwait");
-  resolve(l.epoll_pwait2, "epoll_pwait2", false);
-  resolve(l.fork, "fork");
-  resolve(l.exit_now, "_exit");
-  resolve(l.syscall, "syscall");
-  resolve(l.fstat, "fstat");
+#define SHUNT_RESOLVE(name, ret, args) resolve(l.name, #name);
+#define SHUNT_RESOLVE_OPT(name, ret, args) resolve(l.name, #name, false);
+#define SHUNT_NO_RESOLVE(name)
+  SHUNT_LIBC_SYMBOLS(SHUNT_RESOLVE, SHUNT_RESOLVE_OPT, SHUNT_NO_RESOLVE, SHUNT_RESOLVE)
+#undef SHUNT_RESOLVE
+#undef SHUNT_RESOLVE_OPT
+#undef SHUNT_NO_RESOLVE
   return l;
 }
 

@@ -42,7 +42,7 @@ constexpr uint64_t kEventOne = 1;
   const char* prefix = line.rfind("shunt:", 0) == 0 ? "" : "shunt: ";
   std::fprintf(stderr, "%s%s\n", prefix, line.c_str());
   std::fflush(stderr);
-  libc().exit_now(1);  // not the interposed _exit: there is no stack to close
+  libc()._exit(1);  // not the interposed _exit: there is no stack to close
   __builtin_unreachable();
 }
 
