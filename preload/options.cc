@@ -82,14 +82,6 @@ bool ip_int(const void* optval, socklen_t optlen, int* out) {
   return true;
 }
 
-int put_int(void* optval, socklen_t* optlen, int v) {
-  if (optval == nullptr || optlen == nullptr) return fail(Error::kFault);
-  socklen_t n = std::min<socklen_t>(*optlen, sizeof v);
-  std::memcpy(optval, &v, n);
-  *optlen = n;
-  return 0;
-}
-
 // do_ip_getsockopt: a value 0..255 asked for with less room than an int
 // comes back as one byte.
 int put_ip_int(void* optval, socklen_t* optlen, int v) {
@@ -99,7 +91,7 @@ int put_ip_int(void* optval, socklen_t* optlen, int v) {
     *optlen = 1;
     return 0;
   }
-  return put_int(optval, optlen, v);
+  return put_opt<int>(optval, optlen, v);
 }
 
 int set_stack(Runtime& rt, SocketFile* sf, SockOpt opt, int v) {
@@ -110,7 +102,7 @@ int set_stack(Runtime& rt, SocketFile* sf, SockOpt opt, int v) {
 int get_stack(Runtime& rt, SocketFile* sf, SockOpt opt, void* optval, socklen_t* optlen, bool ip) {
   auto r = rt.stack().get_option(sf->id, opt);
   if (!r) return fail(r.error());
-  return ip ? put_ip_int(optval, optlen, *r) : put_int(optval, optlen, *r);
+  return ip ? put_ip_int(optval, optlen, *r) : put_opt<int>(optval, optlen, *r);
 }
 
 void flag(uint32_t& bits, uint32_t bit, bool on) { bits = on ? (bits | bit) : (bits & ~bit); }
@@ -422,11 +414,11 @@ int get_more_option(Runtime& rt, SocketFile* sf, int level, int name, void* optv
     case SOL_SOCKET:
       switch (name) {
         case SO_RCVLOWAT: return get_stack(rt, sf, SockOpt::kRcvLowat, optval, optlen, false);
-        case SO_SNDLOWAT: return put_int(optval, optlen, 1);  // Linux: fixed at 1
-        case SO_PRIORITY: return put_int(optval, optlen, x.priority);
-        case SO_MARK: return put_int(optval, optlen, static_cast<int>(x.mark));
-        case SO_BUSY_POLL: return put_int(optval, optlen, x.busy_poll);
-        case SO_BINDTOIFINDEX: return put_int(optval, optlen, x.bound_ifindex);
+        case SO_SNDLOWAT: return put_opt<int>(optval, optlen, 1);  // Linux: fixed at 1
+        case SO_PRIORITY: return put_opt<int>(optval, optlen, x.priority);
+        case SO_MARK: return put_opt<int>(optval, optlen, static_cast<int>(x.mark));
+        case SO_BUSY_POLL: return put_opt<int>(optval, optlen, x.busy_poll);
+        case SO_BINDTOIFINDEX: return put_opt<int>(optval, optlen, x.bound_ifindex);
         case SO_BINDTODEVICE: {
           // sock_getbindtodevice: nothing bound is a length of 0.
           if (optlen == nullptr) return fail(Error::kFault);
@@ -452,11 +444,11 @@ int get_more_option(Runtime& rt, SocketFile* sf, int level, int name, void* optv
           const bool is_new = (x.cmsg & cmsg_flag::kTimestampNew) != 0;
           const bool want_ns = name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW;
           const bool want_new = name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW;
-          return put_int(optval, optlen, on && ns == want_ns && is_new == want_new ? 1 : 0);
+          return put_opt<int>(optval, optlen, on && ns == want_ns && is_new == want_new ? 1 : 0);
         }
         case SO_KEEPALIVE:
           if (stream) return kUnhandled;
-          return put_int(optval, optlen, x.keepalive ? 1 : 0);
+          return put_opt<int>(optval, optlen, x.keepalive ? 1 : 0);
         default:
           return kUnhandled;
       }
@@ -500,25 +492,25 @@ int get_more_option(Runtime& rt, SocketFile* sf, int level, int name, void* optv
         case TCP_NOTSENT_LOWAT: return get_stack(rt, sf, SockOpt::kNotSentLowat, optval, optlen, false);
         case TCP_DEFER_ACCEPT: return get_stack(rt, sf, SockOpt::kDeferAccept, optval, optlen, false);
         case TCP_FASTOPEN: return get_stack(rt, sf, SockOpt::kFastOpen, optval, optlen, false);
-        case TCP_FASTOPEN_CONNECT: return put_int(optval, optlen, 0);
+        case TCP_FASTOPEN_CONNECT: return put_opt<int>(optval, optlen, 0);
         default: return kUnhandled;
       }
     case IPPROTO_UDP:
       if (stream) return fail(Error::kOpNotSupp);
       switch (name) {
-        case UDP_CORK: return put_int(optval, optlen, x.udp_cork ? 1 : 0);
-        case UDP_SEGMENT: return put_int(optval, optlen, x.gso_size);
-        case UDP_GRO: return put_int(optval, optlen, x.udp_gro ? 1 : 0);
+        case UDP_CORK: return put_opt<int>(optval, optlen, x.udp_cork ? 1 : 0);
+        case UDP_SEGMENT: return put_opt<int>(optval, optlen, x.gso_size);
+        case UDP_GRO: return put_opt<int>(optval, optlen, x.udp_gro ? 1 : 0);
         default: return fail(Error::kNoProtoOpt);
       }
     case IPPROTO_IPV6:
       if (sf->domain != AF_INET6) return fail(Error::kOpNotSupp);
       switch (name) {
-        case IPV6_RECVPKTINFO: return put_int(optval, optlen, (x.cmsg & cmsg_flag::kIpv6PktInfo) != 0);
-        case IPV6_RECVERR: return put_int(optval, optlen, x.ipv6_recverr);
+        case IPV6_RECVPKTINFO: return put_opt<int>(optval, optlen, (x.cmsg & cmsg_flag::kIpv6PktInfo) != 0);
+        case IPV6_RECVERR: return put_opt<int>(optval, optlen, x.ipv6_recverr);
         case IPV6_UNICAST_HOPS:
           // ipv6_getsockopt: the socket's hop limit, or the default (64).
-          return put_int(optval, optlen, x.ipv6_unicast_hops >= 0 ? x.ipv6_unicast_hops : 64);
+          return put_opt<int>(optval, optlen, x.ipv6_unicast_hops >= 0 ? x.ipv6_unicast_hops : 64);
         default:
           return kUnhandled;
       }

@@ -7,9 +7,24 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cstring>
+
+#include "preload/errno_map.h"
 #include "preload/runtime.h"
 
 namespace shunt::preload {
+
+// Writes an option's value for getsockopt, truncated to *optlen as Linux
+// does; 0, or -1 with errno.
+template <class T>
+int put_opt(void* optval, socklen_t* optlen, T v) {
+  if (optval == nullptr || optlen == nullptr) return fail(Error::kFault);
+  socklen_t n = std::min<socklen_t>(*optlen, sizeof(T));
+  std::memcpy(optval, &v, n);
+  *optlen = n;
+  return 0;
+}
 
 // "Not one of these options": setsockopt/getsockopt go on to their own.
 inline constexpr int kUnhandled = -2;
