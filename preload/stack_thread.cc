@@ -30,6 +30,11 @@ Instant monotonic_now() {
 StackThread::StackThread(std::mutex& mu, Stack& stack, NetDevice& device, Hooks hooks)
     : mu_(mu), stack_(stack), device_(device), hooks_(std::move(hooks)) {}
 
+StackThread::~StackThread() {
+  if (wake_fd_ >= 0) libc().close(wake_fd_);
+  if (epoll_fd_ >= 0) libc().close(epoll_fd_);
+}
+
 void StackThread::open(int device_fd) {
   wake_fd_ = move_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   epoll_fd_ = move_high(libc().epoll_create1(EPOLL_CLOEXEC));
@@ -45,6 +50,7 @@ void StackThread::open(int device_fd) {
 
 void StackThread::start() {
   stop_.store(false);
+  running_.store(true);
   std::thread([this] { main(); }).detach();
 }
 
@@ -73,6 +79,11 @@ void StackThread::service_once() {
 }
 
 void StackThread::main() {
+  loop();
+  running_.store(false);  // the last use of `this`
+}
+
+void StackThread::loop() {
   epoll_event events[4];
   bool trim = false;
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -89,7 +100,10 @@ void StackThread::main() {
       if (trim_pending_) deadline = std::min(deadline, last_trim_ + std::chrono::seconds(1));
       planned_wake_ns_.store(deadline == kNever ? INT64_MAX : to_ns(deadline), std::memory_order_relaxed);
       if (deadline != kNever) {
-        int64_t ns = to_ns(deadline) - to_ns(monotonic_now());
+        // (Compared as Instants first: a device with frames waiting may say
+        // Instant::min(), which no subtraction survives.)
+        const Instant t = monotonic_now();
+        const int64_t ns = deadline <= t ? 0 : to_ns(deadline) - to_ns(t);
         timeout_ms = ns <= 0 ? 0 : static_cast<int>(std::min<int64_t>((ns + 999'999) / 1'000'000, 60'000));
       }
     }

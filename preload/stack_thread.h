@@ -30,6 +30,9 @@ class StackThread {
   StackThread(std::mutex& mu, Stack& stack, NetDevice& device, Hooks hooks);
   StackThread(const StackThread&) = delete;
   StackThread& operator=(const StackThread&) = delete;
+  // Closes the thread's fds. Only once the thread has ended (stop(), then
+  // running() false); the preload runtime never destroys its thread.
+  ~StackThread();
 
   // Makes the wake eventfd and the epoll fd the thread sleeps in, watching
   // the wake fd and `device_fd` (-1: a device without an fd).
@@ -42,6 +45,9 @@ class StackThread {
   void start();
   // Asks the thread to end after its current round (lock held).
   void stop();
+  // Whether the thread is still inside its loop (a test waits for false
+  // after stop() before it destroys what the thread uses).
+  bool running() const { return running_.load(); }
   // After a stack call (lock held): wakes the thread if the stack's or the
   // device's next deadline moved before the one it sleeps until.
   void wake_if_earlier();
@@ -50,6 +56,7 @@ class StackThread {
 
  private:
   void main();
+  void loop();
   // Whether to return freed heap memory to the system now (lock held):
   // after many connections closed.
   bool trim_due(Instant t);
@@ -63,6 +70,7 @@ class StackThread {
   int epoll_fd_ = -1;
   std::atomic<int64_t> planned_wake_ns_{INT64_MAX};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};
   std::vector<PacketBuffer> rx_batch_;
   size_t last_conns_ = 0;
   size_t closed_since_trim_ = 0;
