@@ -19,15 +19,8 @@
 #include "preload/blocking_wait.h"
 #include "preload/calls.h"
 #include "preload/data_path.h"
+#include "preload/linux_names.h"
 #include "preload/sockaddr.h"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef SO_TIMESTAMP_NEW
-#define SO_TIMESTAMP_NEW 63
-#define SO_TIMESTAMPNS_NEW 64
-#endif
 
 namespace shunt::preload {
 namespace {

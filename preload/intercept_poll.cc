@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "preload/calls.h"
+#include "preload/readiness_events.h"
 
 namespace shunt::preload {
 namespace {
@@ -19,31 +20,11 @@ constexpr uint64_t kTag = 0x5348554eull << 32;  // "SHUN": marks our epoll_data
 uint32_t interest_read(short events) { return (events & (POLLIN | POLLPRI | POLLRDNORM | POLLRDHUP)) != 0; }
 uint32_t interest_write(short events) { return (events & (POLLOUT | POLLWRNORM)) != 0; }
 
-short poll_bits(uint32_t r) {
-  short b = 0;
-  if (r & readiness::kReadable) b |= POLLIN | POLLRDNORM;
-  if (r & readiness::kWritable) b |= POLLOUT | POLLWRNORM;
-  if (r & (readiness::kError | readiness::kErrQueue)) b |= POLLERR;
-  if (r & readiness::kHangup) b |= POLLHUP;
-  if (r & readiness::kReadHangup) b |= POLLRDHUP;
-  return b;
-}
-
-uint32_t epoll_bits(uint32_t r) {
-  uint32_t b = 0;
-  if (r & readiness::kReadable) b |= EPOLLIN | EPOLLRDNORM;
-  if (r & readiness::kWritable) b |= EPOLLOUT | EPOLLWRNORM;
-  if (r & (readiness::kError | readiness::kErrQueue)) b |= EPOLLERR;
-  if (r & readiness::kHangup) b |= EPOLLHUP;
-  if (r & readiness::kReadHangup) b |= EPOLLRDHUP;
-  return b;
-}
-
 short stack_revents(Runtime& rt, SocketFile* sf, short events) {
   if (sf->inert) return POLLERR | POLLHUP;
   auto r = rt.stack().readiness(sf->id);
   if (!r) return POLLNVAL;
-  return static_cast<short>(poll_bits(*r) & (events | POLLERR | POLLHUP));
+  return static_cast<short>(readiness_events(*r) & (events | POLLERR | POLLHUP));
 }
 
 int64_t mono_ns() { return to_ns(Runtime::get().now()); }
@@ -297,7 +278,7 @@ static int do_epoll_wait(int epfd, epoll_event* events, int maxevents, const tim
         ev = EPOLLERR | EPOLLHUP;
       } else {
         auto r = rt.stack().readiness(sf->id);
-        ev = r ? epoll_bits(*r) : EPOLLERR;
+        ev = r ? readiness_events(*r) : EPOLLERR;
       }
       ev &= reg->events | EPOLLERR | EPOLLHUP;
       if (ev == 0) continue;  // spurious: ready for what another watcher wants

@@ -24,17 +24,7 @@
 #include <fmt/format.h>
 
 #include "preload/calls.h"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SO_TIMESTAMP_NEW
-#define SO_TIMESTAMP_NEW 63
-#define SO_TIMESTAMPNS_NEW 64
-#endif
+#include "preload/linux_names.h"
 
 namespace shunt::preload {
 namespace {

@@ -24,20 +24,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "preload/linux_names.h"
 #include "tests/compat/harness.h"
-
-#ifndef SO_BUSY_POLL
-#define SO_BUSY_POLL 46
-#endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SIOCOUTQNSD
-#define SIOCOUTQNSD 0x894B
-#endif
 
 namespace compat {
 namespace {

@@ -7,30 +7,11 @@
 // EPOLLONESHOT disables the registration until EPOLL_CTL_MOD.
 #include <cerrno>
 
+#include "preload/readiness_events.h"
 #include "tests/packetdrill/adapter.h"
 
 namespace shunt::packetdrill {
 namespace {
-
-uint32_t to_poll(uint32_t r) {
-  uint32_t b = 0;
-  if (r & readiness::kReadable) b |= POLLIN | POLLRDNORM;
-  if (r & readiness::kWritable) b |= POLLOUT | POLLWRNORM;
-  if (r & (readiness::kError | readiness::kErrQueue)) b |= POLLERR;
-  if (r & readiness::kHangup) b |= POLLHUP;
-  if (r & readiness::kReadHangup) b |= POLLRDHUP;
-  return b;
-}
-
-uint32_t to_epoll(uint32_t r) {
-  uint32_t b = 0;
-  if (r & readiness::kReadable) b |= EPOLLIN | EPOLLRDNORM;
-  if (r & readiness::kWritable) b |= EPOLLOUT | EPOLLWRNORM;
-  if (r & (readiness::kError | readiness::kErrQueue)) b |= EPOLLERR;
-  if (r & readiness::kHangup) b |= EPOLLHUP;
-  if (r & readiness::kReadHangup) b |= EPOLLRDHUP;
-  return b;
-}
 
 Duration from_ms(int ms) {
   return ms < 0 ? Duration(-1) : Duration(std::chrono::milliseconds(ms));
@@ -42,7 +23,7 @@ uint32_t Adapter::poll_events(int fd) {
   FdEntry* e = socket_entry(fd);
   if (e == nullptr) return POLLNVAL;
   auto r = engine_.stack().readiness(e->id);
-  return r ? to_poll(*r) : POLLNVAL;
+  return r ? preload::readiness_events(*r) : POLLNVAL;
 }
 
 int Adapter::poll(pollfd* fds, nfds_t n, int timeout_ms) {
@@ -114,7 +95,7 @@ int Adapter::ready_epoll_events(FdEntry& ep, epoll_event* events, int max) {
     if (s == nullptr) continue;
     auto r = engine_.stack().readiness(s->id);
     if (!r) continue;
-    const uint32_t got = to_epoll(*r) & (reg.events | EPOLLERR | EPOLLHUP);
+    const uint32_t got = preload::readiness_events(*r) & (reg.events | EPOLLERR | EPOLLHUP);
     if (got == 0) continue;
     events[n].events = got;
     events[n].data = reg.data;
