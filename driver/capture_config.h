@@ -20,7 +20,7 @@
 //   line naming the setting, the file and the reason, and the caller stops.
 //   The device passed in is destroyed in that case.
 // - The capture wraps the device itself, so it records what crossed the
-//   wire; put a FaultInjector outside it to capture after the faults (see
+//   wire; put a RuleFaultDevice outside it to capture after the faults (see
 //   capture_device.h on placement).
 // - Timestamps are Unix time: the device's Instants are taken as
 //   CLOCK_MONOTONIC (the runtime's and StackRunner's time line) and the

@@ -11,8 +11,8 @@
 // - Outbound frames are written before they are handed to the inner device
 //   (so a frame the inner device then drops is still in the capture, as the
 //   stack sent it); inbound frames after the inner device delivered them.
-//   Placement decides what a capture shows: CaptureDevice(FaultInjector(tap))
-//   records what the stack sent and received; FaultInjector(CaptureDevice(tap))
+//   Placement decides what a capture shows: CaptureDevice(RuleFaultDevice(tap))
+//   records what the stack sent and received; RuleFaultDevice(CaptureDevice(tap))
 //   records what crossed the wire.
 // - Fault comments: the device is a FaultObserver (fault_observer.h). With a
 //   RuleFaultDevice directly outside it (RuleFaultDevice::set_observer) and a

@@ -15,7 +15,8 @@ namespace shunt {
 namespace {
 
 constexpr std::string_view kActions =
-    "an action (drop, duplicate, corrupt, reorder=K, delay=D, truncate=N, rate=R, blackhole=D)";
+    "an action (drop, duplicate, corrupt, reorder=K, delay=D, truncate=N, rate=R, blackhole=D, "
+    "mtu=N)";
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -355,17 +356,26 @@ class RuleParser {
       rule_.select.ge = ge;
       return {};
     }
-    if (key == "reorder") {
-      if (auto e = set_action(K::kReorder, pos, word); !e.empty()) return e;
-      if (auto n = parse_whole(v); n && *n >= 1 && *n <= 1'000'000) {
-        rule_.action.count = static_cast<uint32_t>(*n);
-        return {};
+    if (key == "corrupt") {
+      if (auto e = set_action(K::kCorrupt, pos, word); !e.empty()) return e;
+      if (v != "frame") {
+        return fail(vpos,
+                    "'frame' after 'corrupt=' (the flipped bit may also fall in the Ethernet "
+                    "header)",
+                    v);
       }
-      if (auto d = parse_duration(v); d && *d > Duration::zero()) {
-        rule_.action.time = *d;
-        return {};
-      }
-      return fail(vpos, "a count of packets (reorder=1) or a hold time (reorder=20ms)", v);
+      rule_.action.whole_frame = true;
+      return {};
+    }
+    if (key == "reorder") return reorder(v, pos, vpos, word);
+    if (key == "mtu") {
+      if (auto e = set_action(K::kMtu, pos, word); !e.empty()) return e;
+      auto n = parse_whole(v);
+      // RFC 791: every IPv4 link carries 68 bytes.
+      if (!n || *n < 68 || *n > 65535)
+        return fail(vpos, "an MTU in bytes from 68 to 65535 after 'mtu=', e.g. 1400", v);
+      rule_.action.mtu = static_cast<uint32_t>(*n);
+      return {};
     }
     if (key == "delay") {
       if (auto e = set_action(K::kDelay, pos, word); !e.empty()) return e;
@@ -406,13 +416,7 @@ class RuleParser {
       rule_.action.length = static_cast<uint32_t>(*n);
       return {};
     }
-    if (key == "rate") {
-      if (auto e = set_action(K::kRate, pos, word); !e.empty()) return e;
-      auto r = parse_rate(v);
-      if (!r) return fail(vpos, "a rate such as 1mbit, 500kbit or 2gbit (bits per second)", v);
-      rule_.action.rate_bps = *r;
-      return {};
-    }
+    if (key == "rate") return rate(v, pos, vpos, word);
     if (key == "blackhole") {
       if (auto e = set_action(K::kBlackhole, pos, word); !e.empty()) return e;
       auto d = parse_duration(v);
@@ -427,9 +431,83 @@ class RuleParser {
                   word);
     }
     return fail(pos,
-                "a known key (nth, every, first, after, for, ge, reorder, delay, truncate, rate, "
-                "blackhole, laddr, raddr, host, lport, rport, port)",
+                "a known key (nth, every, first, after, for, ge, corrupt, reorder, delay, "
+                "truncate, rate, blackhole, mtu, laddr, raddr, host, lport, rport, port)",
                 word);
+  }
+
+  // reorder=K, reorder=DUR or reorder=K,DUR (v is what follows '=', at
+  // column vpos).
+  std::string reorder(std::string_view v, size_t pos, size_t vpos, std::string_view word) {
+    if (auto e = set_action(FaultActionKind::kReorder, pos, word); !e.empty()) return e;
+    const size_t comma = v.find(',');
+    const std::string_view first = v.substr(0, comma);
+    auto n = parse_whole(first);
+    const bool count = n && *n >= 1 && *n <= 1'000'000;
+    if (comma != std::string_view::npos) {
+      if (!count) {
+        return fail(vpos, "a count of packets before ',' (reorder=K,DUR: K packets or DUR)", first);
+      }
+      const std::string_view bound = v.substr(comma + 1);
+      auto d = parse_duration(bound);
+      if (!d || *d <= Duration::zero()) {
+        return fail(vpos + comma + 1, "a time bound after ',' such as 5ms (reorder=K,DUR)", bound);
+      }
+      rule_.action.count = static_cast<uint32_t>(*n);
+      rule_.action.time = *d;
+      return {};
+    }
+    if (count) {
+      rule_.action.count = static_cast<uint32_t>(*n);
+      rule_.action.time = FaultAction::kReorderMaxHold;
+      return {};
+    }
+    if (auto d = parse_duration(v); d && *d > Duration::zero()) {
+      rule_.action.time = *d;
+      return {};
+    }
+    return fail(vpos, "a count of packets (reorder=1) or a hold time (reorder=20ms)", v);
+  }
+
+  // rate=R, then optionally ,burst=BYTES and ,queue=FRAMES in any order.
+  std::string rate(std::string_view v, size_t pos, size_t vpos, std::string_view word) {
+    if (auto e = set_action(FaultActionKind::kRate, pos, word); !e.empty()) return e;
+    size_t comma = v.find(',');
+    auto r = parse_rate(v.substr(0, comma));
+    if (!r) {
+      return fail(vpos, "a rate such as 1mbit, 500kbit or 2gbit (bits per second)",
+                  v.substr(0, comma));
+    }
+    rule_.action.rate_bps = *r;
+    bool burst = false;
+    bool queue = false;
+    while (comma != std::string_view::npos) {
+      const size_t at = comma + 1;
+      comma = v.find(',', at);
+      const std::string_view opt =
+          v.substr(at, comma == std::string_view::npos ? comma : comma - at);
+      const size_t opos = vpos + at;
+      if (opt.starts_with("burst=") && !burst) {
+        auto b = parse_whole(opt.substr(6));
+        if (!b || *b == 0 || *b > 1'000'000'000) {
+          return fail(opos + 6, "a bucket size in bytes from 1 to 1000000000 after 'burst='",
+                      opt.substr(6));
+        }
+        rule_.action.burst_bytes = static_cast<uint32_t>(*b);
+        burst = true;
+      } else if (opt.starts_with("queue=") && !queue) {
+        auto q = parse_whole(opt.substr(6));
+        if (!q || *q > 1'000'000) {
+          return fail(opos + 6, "a queue length in frames from 0 to 1000000 after 'queue='",
+                      opt.substr(6));
+        }
+        rule_.action.queue_frames = static_cast<uint32_t>(*q);
+        queue = true;
+      } else {
+        return fail(opos, "burst=BYTES or queue=FRAMES after ',' (each at most once)", opt);
+      }
+    }
+    return {};
   }
 
   std::string_view text_;
@@ -457,6 +535,8 @@ std::string_view to_string(FaultActionKind k) {
       return "rate";
     case FaultActionKind::kBlackhole:
       return "blackhole";
+    case FaultActionKind::kMtu:
+      return "mtu";
   }
   return "?";
 }

@@ -8,6 +8,8 @@
 //   out reorder=1 every=20
 //   both blackhole=3s after=5s
 //   out rate=1mbit
+//   out rate=1mbit,burst=1500,queue=0
+//   out mtu=1400
 //
 // and a rule set is rules separated by ';' (SHUNT_FAULTS), with the option
 // `seed=N` as a segment of its own. RuleFaultDevice (rule_fault_device.h)
@@ -102,16 +104,28 @@ enum class FaultActionKind : uint8_t {
   kTruncate,
   kRate,
   kBlackhole,
+  kMtu,
 };
 
 struct FaultAction {
+  // Defaults of the options docs/faults.md lists.
+  static constexpr Duration kReorderMaxHold = 1s;  // reorder=K alone: reorder=K,1s
+  static constexpr uint32_t kRateBurstBytes = 15'000;
+  static constexpr uint32_t kRateQueueFrames = 1000;
+
   FaultActionKind kind = FaultActionKind::kDrop;
-  uint32_t count = 0;       // reorder=K: later frames that overtake a held one
-  Duration time{0};         // delay, reorder=DURATION, blackhole length
-  Duration jitter{0};       // delay=D~J: extra uniform [0, J]
-  bool keep_order = false;  // delay=D~J,fifo: a frame never leaves before an earlier one
-  uint32_t length = 0;      // truncate=N: frame length after truncation
-  uint64_t rate_bps = 0;    // rate=R
+  uint32_t count = 0;  // reorder=K: later frames that overtake a held one
+  // delay; reorder=DURATION; reorder=K,DURATION: the bound on a count hold
+  // (kReorderMaxHold when not given); blackhole length.
+  Duration time{0};
+  Duration jitter{0};        // delay=D~J: extra uniform [0, J]
+  bool keep_order = false;   // delay=D~J,fifo: a frame never leaves before an earlier one
+  bool whole_frame = false;  // corrupt=frame: the Ethernet header is a target too
+  uint32_t length = 0;       // truncate=N: frame length after truncation
+  uint32_t mtu = 0;          // mtu=N: the largest IP packet (frame less 14 bytes) let through
+  uint64_t rate_bps = 0;     // rate=R
+  uint32_t burst_bytes = kRateBurstBytes;    // rate=R,burst=B: the bucket, in bytes
+  uint32_t queue_frames = kRateQueueFrames;  // rate=R,queue=N: frames waiting per direction
 };
 
 struct FaultRule {

@@ -16,8 +16,8 @@
 //   send a frame back out of the port it came in on).
 // - Broadcast, multicast and unknown unicast flood to every other port.
 // - Delivery is immediate: the link has no latency and never loses a frame
-//   on its own. Latency, loss and the rest come from a FaultInjector
-//   (driver/fault_injector.h) wrapped around a port.
+//   on its own. Latency, loss and the rest come from a RuleFaultDevice
+//   (driver/rule_fault_device.h) wrapped around a port.
 // - Frames move: a frame is cloned only when flooding to several ports, and
 //   then for all receivers but the last.
 // - Frames shorter than an Ethernet header (14 bytes) are dropped at the

@@ -79,8 +79,9 @@ uint32_t RuleFaultDevice::add_rule(FaultRule rule) {
   rules_.push_back(std::move(rule));
   ids_.push_back(id);
   state_.emplace_back(seed_, id);
-  if (rules_.back().action.kind == FaultActionKind::kRate) {
-    const TokenBucket bucket(rules_.back().action.rate_bps, uint64_t{kRateBucketBytes} * 8);
+  const FaultAction& a = rules_.back().action;
+  if (a.kind == FaultActionKind::kRate) {
+    const TokenBucket bucket(a.rate_bps, uint64_t{a.burst_bytes} * 8);
     state_.back().rate_bucket[0] = bucket;
     state_.back().rate_bucket[1] = bucket;
   }
@@ -297,7 +298,7 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
         return;
       }
       case FaultActionKind::kCorrupt: {
-        const size_t first = wire::kEthernetHeaderLen;
+        const size_t first = a.whole_frame ? 0 : wire::kEthernetHeaderLen;
         if (f.buf.size() > first) {
           const uint64_t bit = s.action_rng.below((f.buf.size() - first) * 8);
           f.buf.data()[first + bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
@@ -305,6 +306,14 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
         }
         break;
       }
+      case FaultActionKind::kMtu:
+        // A black hole for large packets: no ICMP "fragmentation needed".
+        if (f.buf.size() > size_t{a.mtu} + wire::kEthernetHeaderLen) {
+          record(i, f, t, [&] { return fmt::format("dropped (over mtu {}){}", a.mtu, gone); });
+          end(f, t);
+          return;
+        }
+        break;
       case FaultActionKind::kTruncate:
         if (f.buf.size() > a.length) {
           f.buf.truncate(a.length);
@@ -337,8 +346,8 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
                        : fmt::format("held back until {} later frames pass (reorder)", a.count);
           });
           // Held until `count` later frames have passed this rule (this one
-          // does not pass, so it counts down nothing).
-          s.held.push_back(Held{std::move(f), a.count, t + kReorderMaxHold});
+          // does not pass, so it counts down nothing), or for a.time.
+          s.held.push_back(Held{std::move(f), a.count, t + a.time});
         } else {
           record(i, f, t, [&] { return "held back " + format_duration(a.time) + " (reorder)"; });
           pending_.emplace(t + a.time, Pending{std::move(f), i + 1, -1});
@@ -351,7 +360,7 @@ void RuleFaultDevice::process(Frame f, size_t i, Instant t) {
         TokenBucket& bucket = s.rate_bucket[dir];
         const uint64_t bits = uint64_t{f.buf.size()} * 8;
         const Instant release = bucket.conform_time(bits, t);
-        if (release > t && s.rate_queued[dir] >= kRateQueueFrames) {
+        if (release > t && s.rate_queued[dir] >= a.queue_frames) {
           ++s.counters.rate_dropped;
           record(i, f, t,
                  [&] { return fmt::format("dropped by the rate limit (queue full){}", gone); });

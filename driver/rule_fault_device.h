@@ -1,7 +1,10 @@
 // RuleFaultDevice: a NetDevice decorator that applies fault rules
-// (fault_rules.h, docs/faults.md) to the frames passing through it: the
-// targeted counterpart of FaultInjector, which impairs all traffic of a
-// direction with fixed probabilities.
+// (fault_rules.h, docs/faults.md) to the frames passing through it, the
+// way smoltcp's phy::FaultInjector impairs a link. It wraps any device (an
+// in-memory port in simulations, a TAP device in a lab run): targeted
+// faults (the first SYN-ACK) as well as a whole impaired link (loss,
+// duplication, reordering, corruption, delay with jitter, a rate limit, an
+// MTU black hole).
 //
 //   auto rules = parse_fault_rules("in drop nth=1 tcp synack; both drop 2%");
 //   RuleFaultDevice dev(port, std::move(*rules), /*seed=*/42);
@@ -10,9 +13,10 @@
 // Rules form a chain, applied in the order given: a frame meets rule 1,
 // then (if rule 1 let it go on) rule 2, and so on. A rule whose direction,
 // match or selection does not take the frame passes it on unchanged. drop
-// and blackhole end the frame; corrupt and truncate change it and pass it
-// on; duplicate passes both copies on; delay, reorder and rate hold the
-// frame and pass it on when it is released, at its release time. So
+// and blackhole end the frame, mtu ends it when it is too large; corrupt
+// and truncate change it and pass it on; duplicate passes both copies on;
+// delay, reorder and rate hold the frame and pass it on when it is
+// released, at its release time. So
 // `out rate=1mbit; out delay=20ms` is a 1 Mbit/s link with 20 ms latency.
 // Rules match a frame as it entered the device (a truncated frame still
 // matches as what it was).
@@ -37,9 +41,14 @@
 // and 3Nth numbers of Rng(seed), which is what rule N at position N always
 // had), so the same seed, rules and calls give the same decisions, and a
 // rule added at run time decides as it would have as the Nth start-up rule.
-// Time handling follows FaultInjector: held frames are released by later
-// calls at or after their due time and continue as if released on time;
-// next_deadline() reports the earliest.
+// Time: held frames are released by later calls at or after their due
+// time: transmit() (also with an empty span) and receive() release due
+// outbound frames to the inner device; receive() returns inbound frames
+// once they are due. next_deadline() reports the earliest (or the inner
+// device's, if earlier). A frame released late (the call comes after its
+// due time) goes on as if released on time: the rules after the one that
+// held it start from its due time, not from the call's `now`, so results
+// do not depend on how often the caller polls.
 //
 // Every injected fault is counted per rule and logged (the last
 // kLogCapacity entries: time, rule id, direction, action, packet summary).
@@ -50,6 +59,7 @@
 //   dropped before the stack | dropped, not sent
 //   blackholed before the stack | blackholed, not sent
 //   dropped by the rate limit (queue full) before the stack | ..., not sent
+//   dropped (over mtu N) before the stack | dropped (over mtu N), not sent
 //   duplicated | the duplicate   (on the copy, outbound)
 //   corrupted bit N              (bit N % 8 of byte N / 8 of the frame)
 //   truncated to N bytes         delayed D
@@ -107,12 +117,6 @@ struct FaultLogEntry {
 class RuleFaultDevice final : public NetDevice {
  public:
   static constexpr size_t kLogCapacity = 1024;
-  // Frames a rate rule queues per direction before it drops.
-  static constexpr size_t kRateQueueFrames = 1000;
-  // Bucket of a rate rule: bursts up to this many bytes pass at once.
-  static constexpr uint32_t kRateBucketBytes = 15'000;
-  // reorder=K: a held frame leaves after this even if K frames never come.
-  static constexpr Duration kReorderMaxHold = 1s;
 
   RuleFaultDevice(NetDevice& inner, FaultRuleSet rules, uint64_t seed);
   RuleFaultDevice(std::unique_ptr<NetDevice> inner, FaultRuleSet rules, uint64_t seed);
@@ -194,7 +198,7 @@ class RuleFaultDevice final : public NetDevice {
     bool blackhole_started = false;
     Instant blackhole_until{};
     // Per direction (0: in, 1: out).
-    // rate=: a bucket of kRateBucketBytes * 8 bits filling at rate_bps.
+    // rate=: a bucket of burst_bytes * 8 bits filling at rate_bps.
     TokenBucket rate_bucket[2]{{0, 0}, {0, 0}};
     size_t rate_queued[2]{};
     Instant delay_last_due[2]{};  // delay=...,fifo: the latest due time given

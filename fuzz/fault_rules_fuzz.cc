@@ -71,8 +71,11 @@ bool same(const FaultRule& a, const FaultRule& b) {
          a.select.probability.has_value() == b.select.probability.has_value() &&
          a.select.ge.has_value() == b.select.ge.has_value() && a.action.kind == b.action.kind &&
          a.action.count == b.action.count && a.action.time == b.action.time &&
-         a.action.jitter == b.action.jitter && a.action.length == b.action.length &&
-         a.action.rate_bps == b.action.rate_bps;
+         a.action.jitter == b.action.jitter && a.action.keep_order == b.action.keep_order &&
+         a.action.whole_frame == b.action.whole_frame && a.action.length == b.action.length &&
+         a.action.mtu == b.action.mtu && a.action.rate_bps == b.action.rate_bps &&
+         a.action.burst_bytes == b.action.burst_bytes &&
+         a.action.queue_frames == b.action.queue_frames;
 }
 
 PacketBuffer frame_of(BufferPool& pool, std::span<const uint8_t> bytes) {

@@ -3,7 +3,7 @@
 # instance serves both runs, the kernel client's and shunt's, on HOST:
 #
 #   TCP 7100 echo                     TCP 7101 sends "hello" and closes
-#   TCP 7102 accepts, never reads     TCP 7103 accepts and resets (SO_LINGER 0)
+#   TCP 7102 accepts, never reads
 #   TCP 7104 commands, one per line, run on the same connection:
 #       send N              write N bytes of 'd'
 #       shutwr              shutdown(SHUT_WR)
@@ -61,11 +61,6 @@ held = []
 
 def silent(c, _):
     held.append(c)
-
-
-def reset(c, _):
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
 
 
 def commands(c, addr):
@@ -146,7 +141,7 @@ def udp_reflect(u):
 
 
 # Every socket is bound before "ready" is printed.
-for port, h in ((7100, echo), (7101, hello), (7102, silent), (7103, reset), (7104, commands)):
+for port, h in ((7100, echo), (7101, hello), (7102, silent), (7104, commands)):
     threading.Thread(target=serve, args=(listener(port), h), daemon=True).start()
 threading.Thread(target=udp_echo, args=(udp_socket(7110),), daemon=True).start()
 threading.Thread(target=udp_reflect, args=(udp_socket(7111),), daemon=True).start()

@@ -22,9 +22,11 @@ PY
 in_ns python3 "$WORK/server.py" "$WORK/www" "$PEER" &
 wait_port "$PEER" 8000
 
-# curl at 3 MB/s, so that the transfer lasts a few seconds.
+# curl at 1 MB/s, so that the transfer outlasts the checks below (curl's
+# limit is an average that lets it burst: 3M took 3 s, too short on a
+# loaded machine).
 in_ns env SHUNT_CONTROL_DIR="$SHUNT_CONTROL_DIR" "$SHUNT" --log warn --seed 7 --fault 'both drop 5%' -- \
-  curl -sS --max-time 120 --limit-rate 3M -o "$WORK/big.out" "http://$PEER:8000/big.bin" &
+  curl -sS --max-time 120 --limit-rate 1M -o "$WORK/big.out" "http://$PEER:8000/big.bin" &
 bg=$!
 # The program's pid is the control socket's name (in_ns runs in a subshell,
 # so $! is not curl's pid).

@@ -14,20 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "driver/capture_device.h"
-#include "driver/rule_fault_device.h"
-#include "tests/support/lan.h"
+#include "tests/sim/fault_pair.h"
 #include "tests/support/pcapng_reader.h"
-#include "tests/support/sha256.h"
 
 namespace shunt::testing {
 namespace {
-
-FaultRuleSet rules(std::string_view spec) {
-  auto r = parse_fault_rules(spec);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
-  return r.ok() ? *r : FaultRuleSet{};
-}
 
 std::unique_ptr<PcapWriter> writer(const std::string& path) {
   auto w = PcapWriter::open(path, PcapWriter::kDefaultSnaplen, CaptureFormat::kPcapng);
@@ -35,85 +26,16 @@ std::unique_ptr<PcapWriter> writer(const std::string& path) {
   return w.ok() ? std::move(*w) : nullptr;
 }
 
-struct Pair {
+// A behind RuleFaultDevice(CaptureDevice(port)), writing to `path`.
+struct Pair : FaultPair {
   Pair(std::string_view spec, uint64_t seed, const std::string& path)
-      : pa(seg.add_port()),
-        pb(seg.add_port()),
-        capture(pa, writer(path), 0),
-        dev(capture, rules(spec), seed),
-        a(dev, pool, config(1)),
-        b(pb, pool, config(2)) {
-    dev.set_observer(&capture);
-    sim.add_host(a, dev);
-    sim.add_host(b, pb);
-  }
-  static StackConfig config(uint8_t n) {
-    StackConfig c;
-    c.mac = test_mac(n);
-    c.address = Ipv4Cidr(test_ip(n), 24);
-    c.seed = 100 + n;
-    return c;
-  }
-
-  bool connect() {
-    l = *b.tcp_open();
-    EXPECT_TRUE(b.bind(l, {Ipv4Address::any(), 5001}));
-    EXPECT_TRUE(b.listen(l, 8, sim.now()));
-    ac = *a.tcp_open();
-    EXPECT_EQ(a.connect(ac, {test_ip(2), 5001}, sim.now()).error(), Error::kInProgress);
-    const bool ok = sim.run_until(
-        [&] {
-          if (!bc) {
-            auto r = b.accept(l, sim.now());
-            if (r) bc = r->socket;
-          }
-          return bc && (*a.readiness(ac) & readiness::kWritable) != 0;
-        },
-        60s);
-    return ok && !a.take_error(ac)->has_value();
-  }
-
+      : FaultPair(spec, seed, writer(path)) {}
   // B sends `bytes` to A, checked by hash.
   bool transfer(size_t bytes) {
-    PatternStream gen(5);
-    Sha256 sent_hash, recv_hash;
-    std::vector<uint8_t> pending, buf(64 * 1024);
-    size_t sent = 0, received = 0;
-    const bool ok = sim.run_until(
-        [&] {
-          while (sent < bytes) {
-            if (pending.empty()) {
-              pending.resize(std::min<size_t>(16 * 1024, bytes - sent));
-              gen.fill(pending);
-            }
-            auto r = b.send_to(*bc, pending, std::nullopt, sim.now());
-            if (!r) break;
-            sent_hash.update(Bytes(pending).first(*r));
-            sent += *r;
-            pending.erase(pending.begin(), pending.begin() + static_cast<long>(*r));
-          }
-          while (true) {
-            auto r = a.recv_from(ac, buf, 0, sim.now());
-            if (!r || r->copied == 0) break;
-            recv_hash.update(Bytes(buf).first(r->copied));
-            received += r->copied;
-          }
-          return received == bytes;
-        },
-        600s);
-    return ok && sent_hash.hex() == recv_hash.hex();
+    return FaultPair::transfer(
+               bytes, {.a_sends = false, .pattern = 5, .chunk = 16 * 1024, .buffer = 64 * 1024})
+        .has_value();
   }
-
-  BufferPool pool;
-  MemorySegment seg;
-  MemoryPort& pa;
-  MemoryPort& pb;
-  CaptureDevice capture;
-  RuleFaultDevice dev;
-  Stack a, b;
-  Simulation sim;
-  SocketId l{}, ac{};
-  std::optional<SocketId> bc;
 };
 
 struct TempFile {
@@ -125,7 +47,7 @@ struct TempFile {
 };
 
 PcapngFile read(Pair& p, const std::string& path) {
-  p.capture.writer().flush();
+  p.capture->writer().flush();
   auto f = read_pcapng(path);
   EXPECT_TRUE(f);
   return f ? *f : PcapngFile{};
@@ -184,7 +106,7 @@ TEST(FaultCaptureSim, EveryRandomDropIsACommentOnOneFrame) {
   EXPECT_EQ(in_notes + out_notes, c.injected);
   // The rule saw every frame; the capture holds each of them once.
   EXPECT_EQ(f.packets.size(), c.matched);
-  EXPECT_EQ(p.capture.captured_unsent(), out_notes);
+  EXPECT_EQ(p.capture->captured_unsent(), out_notes);
 }
 
 }  // namespace

@@ -11,102 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "driver/rule_fault_device.h"
-#include "tests/support/lan.h"
-#include "tests/support/sha256.h"
+#include "tests/sim/fault_pair.h"
 
 namespace shunt::testing {
 namespace {
 
-FaultRuleSet rules(std::string_view spec) {
-  auto r = parse_fault_rules(spec);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
-  return r.ok() ? *r : FaultRuleSet{};
-}
-
-struct Pair {
-  Pair(std::string_view spec, uint64_t seed)
-      : pa(seg.add_port()),
-        pb(seg.add_port()),
-        dev(pa, rules(spec), seed),
-        a(dev, pool, config(1)),
-        b(pb, pool, config(2)) {
-    sim.add_host(a, dev);
-    sim.add_host(b, pb);
-  }
-  static StackConfig config(uint8_t n) {
-    StackConfig c;
-    c.mac = test_mac(n);
-    c.address = Ipv4Cidr(test_ip(n), 24);
-    c.seed = 100 + n;
-    return c;
-  }
-
-  // A connects to B:5001; returns how long the handshake took (A's view).
-  std::optional<Duration> connect() {
-    l = *b.tcp_open();
-    EXPECT_TRUE(b.bind(l, {Ipv4Address::any(), 5001}));
-    EXPECT_TRUE(b.listen(l, 8, sim.now()));
-    ac = *a.tcp_open();
-    const Instant start = sim.now();
-    EXPECT_EQ(a.connect(ac, {test_ip(2), 5001}, sim.now()).error(), Error::kInProgress);
-    const bool ok = sim.run_until(
-        [&] {
-          if (!bc) {
-            auto r = b.accept(l, sim.now());
-            if (r) bc = r->socket;
-          }
-          return bc && (*a.readiness(ac) & readiness::kWritable) != 0;
-        },
-        60s);
-    if (!ok || a.take_error(ac)->has_value()) return std::nullopt;
-    return sim.now() - start;
-  }
-
-  // Sends `bytes` from A to B; returns the virtual time it took, or nothing
-  // if it did not finish (or arrived damaged).
-  std::optional<Duration> transfer(size_t bytes) {
-    PatternStream gen(77);
-    Sha256 sent_hash, recv_hash;
-    std::vector<uint8_t> pending, buf(256 * 1024);
-    size_t sent = 0, received = 0;
-    const Instant start = sim.now();
-    const bool ok = sim.run_until(
-        [&] {
-          while (sent < bytes) {
-            if (pending.empty()) {
-              pending.resize(std::min<size_t>(64 * 1024, bytes - sent));
-              gen.fill(pending);
-            }
-            auto r = a.send_to(ac, pending, std::nullopt, sim.now());
-            if (!r) break;
-            sent_hash.update(Bytes(pending).first(*r));
-            sent += *r;
-            pending.erase(pending.begin(), pending.begin() + static_cast<long>(*r));
-          }
-          while (true) {
-            auto r = b.recv_from(*bc, buf, 0, sim.now());
-            if (!r || r->copied == 0) break;
-            recv_hash.update(Bytes(buf).first(r->copied));
-            received += r->copied;
-          }
-          return received == bytes;
-        },
-        600s);
-    if (!ok || sent_hash.hex() != recv_hash.hex()) return std::nullopt;
-    return sim.now() - start;
-  }
-
-  BufferPool pool;
-  MemorySegment seg;
-  MemoryPort& pa;
-  MemoryPort& pb;
-  RuleFaultDevice dev;
-  Stack a, b;
-  Simulation sim;
-  SocketId l{}, ac{};
-  std::optional<SocketId> bc;
-};
+using Pair = FaultPair;
 
 TEST(FaultRulesSim, DropRateWithinStatisticalBounds) {
   Pair p("both drop 5%", 5);

@@ -180,6 +180,20 @@ TEST(FaultCapture, OutboundDropIsRecordedAsNotSent) {
   EXPECT_EQ(rig.capture->captured_tx(), 2u);
 }
 
+TEST(FaultCapture, MtuDropsBothWays) {
+  // Frames of 154 bytes carry a 140-byte IP packet.
+  Rig rig("both mtu=139");
+  rig.send(1, at(1ms));
+  rig.peer_send(2, at(2ms));
+  EXPECT_TRUE(rig.peer_receives(at(2ms)).empty());
+  EXPECT_TRUE(rig.stack_receives(at(2ms)).empty());
+  EXPECT_EQ(describe(rig.read()),
+            (Lines{"o1 | shunt fault rule 1 'both mtu=139': dropped (over mtu 139), not sent",
+                   "i2 | shunt fault rule 1 'both mtu=139': dropped (over mtu 139) before the "
+                   "stack"}));
+  EXPECT_EQ(rig.faults->counters(0).injected, 2u);
+}
+
 TEST(FaultCapture, DuplicateDelayTruncate) {
   Rig rig("out duplicate nth=1; out delay=20ms nth=3; out truncate=60 nth=4");
   rig.send(1, at(0ms));  // duplicated: rule 2 sees 1 and its copy

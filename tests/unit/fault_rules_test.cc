@@ -128,6 +128,81 @@ TEST(FaultRulesParse, DelayFifo) {
             "jitter: 50ms~10ms, got 'x'");
 }
 
+TEST(FaultRulesParse, MtuCorruptFrameReorderBoundAndRateOptions) {
+  FaultRule m = rule("out mtu=1400 tcp");
+  EXPECT_EQ(m.action.kind, FaultActionKind::kMtu);
+  EXPECT_EQ(m.action.mtu, 1400u);
+  EXPECT_EQ(rule("both mtu=68").action.mtu, 68u);
+  EXPECT_EQ(rule("both mtu=65535").action.mtu, 65535u);
+
+  EXPECT_FALSE(rule("out corrupt").action.whole_frame);
+  FaultRule c = rule("out corrupt=frame 1%");
+  EXPECT_EQ(c.action.kind, FaultActionKind::kCorrupt);
+  EXPECT_TRUE(c.action.whole_frame);
+
+  // reorder=K is reorder=K,1s; reorder=K,DUR sets the bound.
+  FaultRule k = rule("out reorder=3");
+  EXPECT_EQ(k.action.count, 3u);
+  EXPECT_EQ(k.action.time, FaultAction::kReorderMaxHold);
+  EXPECT_EQ(k.action.time, 1s);
+  FaultRule kd = rule("out reorder=2,3ms 5%");
+  EXPECT_EQ(kd.action.kind, FaultActionKind::kReorder);
+  EXPECT_EQ(kd.action.count, 2u);
+  EXPECT_EQ(kd.action.time, 3ms);
+
+  FaultRule r = rule("out rate=1mbit");
+  EXPECT_EQ(r.action.burst_bytes, 15'000u);
+  EXPECT_EQ(r.action.queue_frames, 1000u);
+  FaultRule rb = rule("out rate=2mbit,burst=1500,queue=2");
+  EXPECT_EQ(rb.action.rate_bps, 2'000'000u);
+  EXPECT_EQ(rb.action.burst_bytes, 1500u);
+  EXPECT_EQ(rb.action.queue_frames, 2u);
+  FaultRule rq = rule("in rate=500kbit,queue=0");  // a policer
+  EXPECT_EQ(rq.action.burst_bytes, 15'000u);
+  EXPECT_EQ(rq.action.queue_frames, 0u);
+  EXPECT_EQ(rule("in rate=1mbit,queue=5,burst=3000").action.burst_bytes, 3000u);
+
+  EXPECT_EQ(error_of("out mtu=67"),
+            "rule 1 'out mtu=67', column 9: expected an MTU in bytes from 68 to 65535 after "
+            "'mtu=', e.g. 1400, got '67'");
+  EXPECT_EQ(error_of("out mtu=big"),
+            "rule 1 'out mtu=big', column 9: expected an MTU in bytes from 68 to 65535 after "
+            "'mtu=', e.g. 1400, got 'big'");
+  EXPECT_EQ(error_of("out corrupt=eth"),
+            "rule 1 'out corrupt=eth', column 13: expected 'frame' after 'corrupt=' (the flipped "
+            "bit may also fall in the Ethernet header), got 'eth'");
+  EXPECT_EQ(error_of("out reorder=2,soon"),
+            "rule 1 'out reorder=2,soon', column 15: expected a time bound after ',' such as 5ms "
+            "(reorder=K,DUR), got 'soon'");
+  EXPECT_EQ(error_of("out reorder=2,0ms"),
+            "rule 1 'out reorder=2,0ms', column 15: expected a time bound after ',' such as 5ms "
+            "(reorder=K,DUR), got '0ms'");
+  EXPECT_EQ(error_of("out reorder=5ms,5ms"),
+            "rule 1 'out reorder=5ms,5ms', column 13: expected a count of packets before ',' "
+            "(reorder=K,DUR: K packets or DUR), got '5ms'");
+  EXPECT_EQ(error_of("out rate=1mbit,burst=0"),
+            "rule 1 'out rate=1mbit,burst=0', column 22: expected a bucket size in bytes from 1 "
+            "to 1000000000 after 'burst=', got '0'");
+  EXPECT_EQ(error_of("out rate=1mbit,queue=-1"),
+            "rule 1 'out rate=1mbit,queue=-1', column 22: expected a queue length in frames from "
+            "0 to 1000000 after 'queue=', got '-1'");
+  EXPECT_EQ(error_of("out rate=1mbit,queue=1,queue=2"),
+            "rule 1 'out rate=1mbit,queue=1,queue=2', column 24: expected burst=BYTES or "
+            "queue=FRAMES after ',' (each at most once), got 'queue=2'");
+  EXPECT_EQ(error_of("out rate=1mbit,limit=5"),
+            "rule 1 'out rate=1mbit,limit=5', column 16: expected burst=BYTES or queue=FRAMES "
+            "after ',' (each at most once), got 'limit=5'");
+  EXPECT_EQ(error_of("out rate=1mbit,"),
+            "rule 1 'out rate=1mbit,', column 16: expected burst=BYTES or queue=FRAMES after ',' "
+            "(each at most once) at the end");
+  EXPECT_EQ(error_of("out rate=fast,burst=1"),
+            "rule 1 'out rate=fast,burst=1', column 10: expected a rate such as 1mbit, 500kbit or "
+            "2gbit (bits per second), got 'fast'");
+  EXPECT_NE(
+      error_of("out corrupt=frame drop").find("one action per rule ('corrupt' already given)"),
+      std::string::npos);
+}
+
 TEST(FaultRulesParse, RuleSetWithSeed) {
   auto set = parse_fault_rules(" seed=42 ; both drop 2%;; in drop nth=1 tcp synack;");
   ASSERT_TRUE(set.ok()) << set.error();
@@ -152,7 +227,7 @@ TEST(FaultRulesParse, ErrorsNameRuleColumnAndExpectation) {
       "rule 1 'sideways drop', column 1: expected a direction (in, out or both), got 'sideways'");
   EXPECT_EQ(error_of("in tcp"),
             "rule 1 'in tcp', column 7: expected an action (drop, duplicate, corrupt, reorder=K, "
-            "delay=D, truncate=N, rate=R, blackhole=D) at the end");
+            "delay=D, truncate=N, rate=R, blackhole=D, mtu=N) at the end");
   EXPECT_EQ(error_of("out drop 200%"),
             "rule 1 'out drop 200%', column 10: expected a probability from 0% to 100%, e.g. 2% or "
             "0.5%, got '200%'");
@@ -357,7 +432,7 @@ TEST(FaultRulesDevice, ReorderCountIsBoundedInTime) {
   Rig rig("out reorder=5");
   rig.send(1, at(0ms));
   EXPECT_TRUE(rig.peer_receives(at(999ms)).empty());
-  EXPECT_EQ(rig.dev.next_deadline(), at(RuleFaultDevice::kReorderMaxHold));
+  EXPECT_EQ(rig.dev.next_deadline(), at(FaultAction::kReorderMaxHold));
   EXPECT_EQ(rig.peer_receives(at(1s)), (std::vector<uint32_t>{1}));
 }
 
