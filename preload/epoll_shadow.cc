@@ -10,7 +10,9 @@ void count_epoll_interest(SocketFile* sf, uint32_t events, int sign) {
   if (events & EPOLLET) sf->epoll_edge += sign;
 }
 
-EpollShadow::~EpollShadow() { delete[] flags_.load(std::memory_order_acquire); }
+EpollShadow::~EpollShadow() {
+  delete[] flags_.load(std::memory_order_acquire);
+}
 
 void EpollShadow::init(size_t size) {
   size_ = size;

@@ -4,7 +4,9 @@
 
 namespace shunt::preload {
 
-FdTable::~FdTable() { delete[] table_.load(std::memory_order_acquire); }
+FdTable::~FdTable() {
+  delete[] table_.load(std::memory_order_acquire);
+}
 
 void FdTable::init(size_t size) {
   size_ = size;

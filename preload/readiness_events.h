@@ -12,8 +12,9 @@
 
 namespace shunt::preload {
 
-static_assert(POLLIN == EPOLLIN && POLLOUT == EPOLLOUT && POLLERR == EPOLLERR && POLLHUP == EPOLLHUP &&
-              POLLRDHUP == EPOLLRDHUP && POLLRDNORM == EPOLLRDNORM && POLLWRNORM == EPOLLWRNORM);
+static_assert(POLLIN == EPOLLIN && POLLOUT == EPOLLOUT && POLLERR == EPOLLERR &&
+              POLLHUP == EPOLLHUP && POLLRDHUP == EPOLLRDHUP && POLLRDNORM == EPOLLRDNORM &&
+              POLLWRNORM == EPOLLWRNORM);
 
 constexpr uint32_t readiness_events(uint32_t r) {
   uint32_t b = 0;

@@ -1,5 +1,6 @@
 #include "preload/stack_thread.h"
 
+#include <fmt/format.h>
 #include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "preload/libc.h"
 
@@ -98,13 +97,15 @@ void StackThread::loop() {
       // A decorator holding frames (delays, rate limits) has deadlines too.
       Instant deadline = std::min(stack_.next_deadline(), device_.next_deadline());
       if (trim_pending_) deadline = std::min(deadline, last_trim_ + std::chrono::seconds(1));
-      planned_wake_ns_.store(deadline == kNever ? INT64_MAX : to_ns(deadline), std::memory_order_relaxed);
+      planned_wake_ns_.store(deadline == kNever ? INT64_MAX : to_ns(deadline),
+                             std::memory_order_relaxed);
       if (deadline != kNever) {
         // (Compared as Instants first: a device with frames waiting may say
         // Instant::min(), which no subtraction survives.)
         const Instant t = monotonic_now();
         const int64_t ns = deadline <= t ? 0 : to_ns(deadline) - to_ns(t);
-        timeout_ms = ns <= 0 ? 0 : static_cast<int>(std::min<int64_t>((ns + 999'999) / 1'000'000, 60'000));
+        timeout_ms =
+            ns <= 0 ? 0 : static_cast<int>(std::min<int64_t>((ns + 999'999) / 1'000'000, 60'000));
       }
     }
     int n = libc().epoll_wait(epoll_fd_, events, 4, timeout_ms);

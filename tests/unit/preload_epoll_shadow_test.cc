@@ -2,7 +2,6 @@
 // application registered, and the interest each armed registration adds to
 // its socket (which decides when the placeholder is signalled).
 #include <gtest/gtest.h>
-
 #include <sys/epoll.h>
 #include <sys/socket.h>
 

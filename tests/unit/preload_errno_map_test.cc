@@ -28,7 +28,8 @@ TEST(ErrnoMap, EveryStackErrorBecomesTheErrnoItIsNamedAfter) {
 TEST(ErrnoMap, NoTwoStackErrorsShareAnErrno) {
   std::set<int> seen;
   for (int i = 0; i <= kLastError; ++i) {
-    EXPECT_TRUE(seen.insert(to_errno(static_cast<Error>(i))).second) << to_string(static_cast<Error>(i));
+    EXPECT_TRUE(seen.insert(to_errno(static_cast<Error>(i))).second)
+        << to_string(static_cast<Error>(i));
   }
 }
 

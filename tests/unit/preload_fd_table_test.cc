@@ -1,7 +1,6 @@
 // The preload fd table (preload/fd_table.h, docs/design.md 4): placeholder
 // fds and their dups map to one SocketFile, which goes with its last fd.
 #include <gtest/gtest.h>
-
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -12,7 +11,9 @@
 namespace shunt::preload {
 namespace {
 
-SocketId id(uint32_t slot) { return SocketId{slot, 1}; }
+SocketId id(uint32_t slot) {
+  return SocketId{slot, 1};
+}
 
 TEST(FdTable, NothingIsFoundBeforeInitOrOutsideTheTable) {
   FdTable t;

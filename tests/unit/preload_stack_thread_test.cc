@@ -22,8 +22,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-MacAddress mac(uint8_t n) { return MacAddress({0x02, 0x00, 0xc6, 0x12, 0x00, n}); }
-Ipv4Address ip(uint8_t n) { return Ipv4Address(198, 18, 0, n); }
+MacAddress mac(uint8_t n) {
+  return MacAddress({0x02, 0x00, 0xc6, 0x12, 0x00, n});
+}
+Ipv4Address ip(uint8_t n) {
+  return Ipv4Address(198, 18, 0, n);
+}
 
 // Two hosts on one segment. One lock covers both stacks and the segment
 // (which is not thread-safe), as the runtime's lock covers its stack.
@@ -114,8 +118,9 @@ TEST(PreloadStackThread, TwoStacksConnectAndExchangeBytes) {
   {
     std::lock_guard<std::mutex> lock(h.mutex());
     const std::string msg = "hello over the stack thread";
-    auto sent = client.send_to(conn, Bytes(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()),
-                               std::nullopt, monotonic_now());
+    auto sent =
+        client.send_to(conn, Bytes(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()),
+                       std::nullopt, monotonic_now());
     ASSERT_TRUE(sent);
     EXPECT_EQ(*sent, msg.size());
     h.after_call();
