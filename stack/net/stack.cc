@@ -119,12 +119,12 @@ void Stack::mark_changed(SocketId s) {
   }
 }
 
-UdpSocket* Stack::udp(SocketId s) {
+udp::UdpSocket* Stack::udp(SocketId s) {
   if (s.slot >= slots_.size() || slots_[s.slot].generation != s.generation) return nullptr;
   return slots_[s.slot].udp.get();
 }
 
-const UdpSocket* Stack::udp(SocketId s) const {
+const udp::UdpSocket* Stack::udp(SocketId s) const {
   if (s.slot >= slots_.size() || slots_[s.slot].generation != s.generation) return nullptr;
   return slots_[s.slot].udp.get();
 }
@@ -145,11 +145,7 @@ Result<SocketId> Stack::open_slot() {
 
 Result<SocketId> Stack::udp_open(uint32_t uid) {
   auto id = open_slot();
-  auto u = std::make_unique<UdpSocket>();
-  u->uid = uid;
-  u->rcvbuf = cfg_.udp.rcvbuf;
-  u->sndbuf = cfg_.udp.sndbuf;
-  slots_[id->slot].udp = std::move(u);
+  slots_[id->slot].udp = std::make_unique<udp::UdpSocket>(uid, cfg_.udp.rcvbuf, cfg_.udp.sndbuf);
   return id;
 }
 
@@ -174,7 +170,7 @@ Result<> Stack::close(SocketId s, Instant now) {
   last_now_ = now;
   if (TcpSocket* t = tcp(s)) {
     if (auto r = tcp_close(s, *t, now); !r) return r;
-  } else if (UdpSocket* u = udp(s)) {
+  } else if (udp::UdpSocket* u = udp(s)) {
     udp_unhash(s, *u);
     udp_leave_all(*u);
   } else {

@@ -33,24 +33,11 @@
 #include "stack/net/stats.h"
 #include "stack/base/token_bucket.h"
 #include "stack/net/tcp_socket.h"
-#include "stack/net/udp_socket.h"
 #include "stack/tcp/isn.h"
+#include "stack/udp/udp_socket.h"
 #include "stack/wire/ipv4.h"
 
 namespace shunt {
-
-struct RecvResult {
-  size_t copied = 0;          // bytes written into the caller's buffer
-  size_t datagram_len = 0;    // the whole datagram's length (> copied when truncated)
-  Endpoint from;
-  bool truncated() const { return datagram_len > copied; }
-  // UDP: what ip(7)'s ancillary data reports about the datagram.
-  Ipv4Address to;             // its destination (IP_PKTINFO ipi_addr, IP_ORIGDSTADDR)
-  Ipv4Address spec_dst;       // our address it came in on (ipi_spec_dst)
-  uint8_t ttl = 0;            // IP_RECVTTL
-  uint8_t tos = 0;            // IP_RECVTOS
-  Instant at{};               // arrival (SO_TIMESTAMP)
-};
 
 // 224.0.0.1, the group every multicast host is in (RFC 1112 4).
 inline constexpr Ipv4Address kAllHosts{0xe0000001};
@@ -178,7 +165,7 @@ class Stack {
 
   // MSG_ERRQUEUE (IP_RECVERR): the oldest queued error, taken off the
   // queue; kAgain when there is none (Linux ip_recv_error).
-  Result<QueuedIcmpError> take_queued_error(SocketId s);
+  Result<udp::QueuedIcmpError> take_queued_error(SocketId s);
 
   // Multicast (ip(7)) on the one interface, UDP only (TCP: EPROTO).
   // `iface` is the interface's address or any; another address is ENODEV.
@@ -247,13 +234,16 @@ class Stack {
 
   // stack_udp.cc
   void udp_input(IpInput& in, PacketBuffer payload, Instant now);
-  UdpSocket* udp(SocketId s);
-  const UdpSocket* udp(SocketId s) const;
-  Result<> udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> remote);
-  bool udp_port_conflict(const UdpSocket& u, Endpoint local) const;
-  void udp_unhash(SocketId s, UdpSocket& u);
-  void udp_reuseport_join(SocketId s, UdpSocket& u);
-  void udp_reuseport_leave(SocketId s, UdpSocket& u);
+  udp::UdpSocket* udp(SocketId s);
+  const udp::UdpSocket* udp(SocketId s) const;
+  // After a call into a UDP socket: wakes its waiters if the call changed
+  // its readiness.
+  void udp_after(SocketId s, udp::UdpSocket& u);
+  Result<> udp_autobind(SocketId s, udp::UdpSocket& u, std::optional<Endpoint> remote);
+  bool udp_port_conflict(const udp::UdpSocket& u, Endpoint local) const;
+  void udp_unhash(SocketId s, udp::UdpSocket& u);
+  void udp_reuseport_join(SocketId s, udp::UdpSocket& u);
+  void udp_reuseport_leave(SocketId s, udp::UdpSocket& u);
   void mark_changed(SocketId s);
   Result<SocketId> open_slot();
 
@@ -316,8 +306,10 @@ class Stack {
   Result<> tcp_set_option(SocketId s, SockOpt opt, int value, Instant now);
   Result<> tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value);
   Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
-  // Multicast: a socket's memberships go when it closes.
-  void udp_leave_all(UdpSocket& u);
+  // Multicast (stack_multicast.cc): a socket's memberships go when it
+  // closes; a group no socket is in any more leaves the interface.
+  void udp_leave_all(udp::UdpSocket& u);
+  void mc_group_unref(Ipv4Address group);
 
   NetDevice& device_;
   BufferPool& pool_;
@@ -343,7 +335,7 @@ class Stack {
   // Socket table: slots with generations; UDP sockets by local port.
   struct Slot {
     uint32_t generation = 1;
-    std::unique_ptr<UdpSocket> udp;
+    std::unique_ptr<udp::UdpSocket> udp;
     std::unique_ptr<TcpSocket> tcp;
     bool changed = false;
   };

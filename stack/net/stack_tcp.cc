@@ -183,15 +183,11 @@ Result<> Stack::shutdown(SocketId s, bool read, bool write, Instant now) {
     flush(now);
     return r;
   }
-  UdpSocket* u = udp(s);
+  udp::UdpSocket* u = udp(s);
   if (u == nullptr) return Error::kBadFd;
-  // Linux inet_shutdown: the flags are set on an unconnected datagram
-  // socket too, which still reports ENOTCONN.
-  u->shut_rd = u->shut_rd || read;
-  u->shut_wr = u->shut_wr || write;
-  mark_changed(s);
-  if (!u->remote) return Error::kNotConn;
-  return {};
+  auto r = u->shutdown(read, write);
+  udp_after(s, *u);
+  return r;
 }
 
 Result<> Stack::tcp_close(SocketId s, TcpSocket& t, Instant now) {
