@@ -232,20 +232,44 @@ class Stack {
                        Instant now, uint16_t next_hop_mtu = 0);
   void neighbour_failed(uint64_t owner, Instant now);
 
-  // stack_udp.cc
+  // stack_calls.cc: the one place a socket call picks its protocol. Calls
+  // on_tcp(TcpSocket&) or on_udp(udp::UdpSocket&) (const ones when Self
+  // is const) for the socket `s` names and returns what it returns as R;
+  // EBADF when `s` names no open socket.
+  template <class R, class Self, class OnTcp, class OnUdp>
+  static R dispatch(Self& self, SocketId s, OnTcp&& on_tcp, OnUdp&& on_udp);
+
+  // stack.cc: the socket table.
+  Result<SocketId> open_slot();
+  void free_slot(SocketId s);
+  void mark_changed(SocketId s);
+
+  // stack_udp.cc: the UDP halves of the socket calls, the port table,
+  // demultiplexing.
   void udp_input(IpInput& in, PacketBuffer payload, Instant now);
   udp::UdpSocket* udp(SocketId s);
   const udp::UdpSocket* udp(SocketId s) const;
+  Result<> udp_bind(SocketId s, udp::UdpSocket& u, Endpoint local);
+  Result<> udp_connect(SocketId s, udp::UdpSocket& u, Endpoint remote);
+  Result<> udp_disconnect(SocketId s, udp::UdpSocket& u);
+  Result<size_t> udp_send_to(SocketId s, udp::UdpSocket& u, Bytes data, std::optional<Endpoint> to,
+                             Instant now, const SendOptions& extra);
+  Result<RecvResult> udp_recv_from(SocketId s, udp::UdpSocket& u, MutableBytes buf, uint32_t flags);
+  Result<> udp_close(SocketId s, udp::UdpSocket& u);
   // After a call into a UDP socket: wakes its waiters if the call changed
-  // its readiness.
+  // its readiness. The second form passes the call's result through.
   void udp_after(SocketId s, udp::UdpSocket& u);
+  template <class T>
+  T udp_after(SocketId s, udp::UdpSocket& u, T result) {
+    udp_after(s, u);
+    return result;
+  }
+  void udp_hash(SocketId s, udp::UdpSocket& u, Endpoint local);
   Result<> udp_autobind(SocketId s, udp::UdpSocket& u, std::optional<Endpoint> remote);
   bool udp_port_conflict(const udp::UdpSocket& u, Endpoint local) const;
   void udp_unhash(SocketId s, udp::UdpSocket& u);
   void udp_reuseport_join(SocketId s, udp::UdpSocket& u);
   void udp_reuseport_leave(SocketId s, udp::UdpSocket& u);
-  void mark_changed(SocketId s);
-  Result<SocketId> open_slot();
 
   // stack_tcp.cc
   void tcp_input(IpInput& in, PacketBuffer payload, Instant now);
@@ -276,9 +300,6 @@ class Stack {
   TcpSocket* tcp(SocketId s);
   const TcpSocket* tcp(SocketId s) const;
   uint32_t tcp_readiness(const TcpSocket& t) const;
-  Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
-  Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
-  Result<> tcp_disconnect(SocketId s, TcpSocket& t, Instant now);
   uint64_t ts_offset_for(const tcp::FourTuple& t) const;
   // The listener whose child the entry is (nullptr for any other
   // connection), and adding a listener's counters to the stack's.
@@ -288,6 +309,18 @@ class Stack {
   // become readable).
   void run_defer_timers(Instant now);
   Instant defer_deadline() const;
+
+  // stack_tcp_calls.cc: the TCP halves of the socket calls.
+  Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
+  Result<> tcp_listen(SocketId s, TcpSocket& t, int backlog);
+  Result<AcceptResult> tcp_accept(SocketId s, TcpSocket& l, Instant now);
+  Result<> tcp_shutdown(SocketId s, TcpSocket& t, bool read, bool write, Instant now);
+  Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
+  Result<> tcp_disconnect(SocketId s, TcpSocket& t, Instant now);
+  Result<size_t> tcp_send(SocketId s, TcpSocket& t, Bytes data, uint32_t flags, Instant now);
+  Result<RecvResult> tcp_recv(SocketId s, TcpSocket& t, MutableBytes buf, uint32_t flags, Instant now);
+  Result<std::optional<Error>> tcp_take_error(SocketId s, TcpSocket& t);
+  Result<tcp::TcpInfo> tcp_info_of(const TcpSocket& t, Instant now) const;
 
   // stack_tcp_ports.cc
   // The listener a new connection for `t` goes to: one bound to the
@@ -303,11 +336,18 @@ class Stack {
   void tcp_unbind(SocketId s, TcpSocket& t);
 
   // stack_tcp_options.cc
-  Result<> tcp_set_option(SocketId s, SockOpt opt, int value, Instant now);
+  Result<> tcp_set_option(SocketId s, TcpSocket& t, SockOpt opt, int value, Instant now);
   Result<> tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value);
-  Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
-  // Multicast (stack_multicast.cc): a socket's memberships go when it
-  // closes; a group no socket is in any more leaves the interface.
+  Result<int> tcp_get_option(const TcpSocket& t, SockOpt opt) const;
+  Result<> tcp_set_congestion(TcpSocket& t, std::string_view name, Instant now);
+  Result<std::string> tcp_get_congestion(const TcpSocket& t) const;
+
+  // stack_multicast.cc: joining and leaving groups; a socket's
+  // memberships go when it closes; a group no socket is in any more leaves
+  // the interface.
+  Result<> udp_join_group(udp::UdpSocket& u, Ipv4Address group, Ipv4Address iface);
+  Result<> udp_leave_group(udp::UdpSocket& u, Ipv4Address group, Ipv4Address iface);
+  Result<> udp_set_multicast_if(udp::UdpSocket& u, Ipv4Address iface);
   void udp_leave_all(udp::UdpSocket& u);
   void mc_group_unref(Ipv4Address group);
 

@@ -11,24 +11,18 @@
 
 namespace shunt {
 
-Result<> Stack::join_group(SocketId s, Ipv4Address group, Ipv4Address iface) {
-  if (tcp(s) != nullptr) return Error::kProto;  // Linux: EPROTO on a stream socket
-  udp::UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
+Result<> Stack::udp_join_group(udp::UdpSocket& u, Ipv4Address group, Ipv4Address iface) {
   // Linux ip_mc_join_group: a group address, on an interface we have.
   if (!group.is_multicast()) return Error::kInval;
   if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kNoDev;
-  if (auto r = u->join(group); !r) return r;
+  if (auto r = u.join(group); !r) return r;
   ++mc_groups_[group.value()];
   return {};
 }
 
-Result<> Stack::leave_group(SocketId s, Ipv4Address group, Ipv4Address iface) {
-  if (tcp(s) != nullptr) return Error::kProto;
-  udp::UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
+Result<> Stack::udp_leave_group(udp::UdpSocket& u, Ipv4Address group, Ipv4Address iface) {
   if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kNoDev;
-  if (auto r = u->leave(group); !r) return r;
+  if (auto r = u.leave(group); !r) return r;
   mc_group_unref(group);
   return {};
 }
@@ -42,20 +36,10 @@ void Stack::udp_leave_all(udp::UdpSocket& u) {
   for (Ipv4Address group : u.leave_all()) mc_group_unref(group);
 }
 
-Result<> Stack::set_multicast_if(SocketId s, Ipv4Address iface) {
-  if (tcp(s) != nullptr) return Error::kInval;
-  udp::UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
+Result<> Stack::udp_set_multicast_if(udp::UdpSocket& u, Ipv4Address iface) {
   if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kAddrNotAvail;
-  u->set_multicast_if(iface);
+  u.set_multicast_if(iface);
   return {};
-}
-
-Result<Ipv4Address> Stack::multicast_if(SocketId s) const {
-  if (tcp(s) != nullptr) return Ipv4Address::any();
-  const udp::UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  return u->options().mc_if;
 }
 
 void Stack::ip_loop_back(wire::Ipv4Repr hdr, PacketBuffer payload) {

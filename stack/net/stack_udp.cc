@@ -57,32 +57,33 @@ void Stack::udp_unhash(SocketId s, UdpSocket& u) {
   u.bound = false;
 }
 
-Result<> Stack::bind(SocketId s, Endpoint local) {
-  if (TcpSocket* t = tcp(s)) return tcp_bind(s, *t, local);
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  if (u->bound) return Error::kInval;
+Result<> Stack::udp_bind(SocketId s, UdpSocket& u, Endpoint local) {
+  if (u.bound) return Error::kInval;
   // Linux inet_bind: the address must be ours, a broadcast or multicast
   // address, or INADDR_ANY.
   if (!local.addr.is_unspecified() && !is_our_address(local.addr) &&
-      !is_broadcast_for_us(local.addr) && !local.addr.is_multicast() && !u->options().freebind) {
+      !is_broadcast_for_us(local.addr) && !local.addr.is_multicast() && !u.options().freebind) {
     return Error::kAddrNotAvail;
   }
   if (local.port == 0) {
     auto port = ports_.pick_random([&](uint16_t p) {
-      return udp_port_conflict(*u, Endpoint{local.addr, p});
+      return udp_port_conflict(u, Endpoint{local.addr, p});
     });
     if (!port) return Error::kAddrInUse;
     local.port = *port;
-  } else if (udp_port_conflict(*u, local)) {
+  } else if (udp_port_conflict(u, local)) {
     return Error::kAddrInUse;
   }
-  u->local = local;
-  u->bound = true;
-  u->bind_order = ++bind_counter_;
-  udp_ports_.emplace(local.port, s);
-  udp_reuseport_join(s, *u);
+  udp_hash(s, u, local);
   return {};
+}
+
+void Stack::udp_hash(SocketId s, UdpSocket& u, Endpoint local) {
+  u.local = local;
+  u.bound = true;
+  u.bind_order = ++bind_counter_;
+  udp_ports_.emplace(local.port, s);
+  udp_reuseport_join(s, u);
 }
 
 Result<> Stack::udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> remote) {
@@ -95,101 +96,76 @@ Result<> Stack::udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> r
     port = ports_.pick_random(in_use);
   }
   if (!port) return Error::kAgain;  // Linux: EAGAIN when the ephemeral range is exhausted
-  u.local.port = *port;
-  u.bound = true;
-  u.bind_order = ++bind_counter_;
-  udp_ports_.emplace(*port, s);
-  udp_reuseport_join(s, u);
+  udp_hash(s, u, Endpoint{u.local.addr, *port});
   return {};
 }
 
-Result<> Stack::connect(SocketId s, Endpoint remote, Instant now) {
-  last_now_ = now;
-  if (TcpSocket* t = tcp(s)) return tcp_connect(s, *t, remote, now);
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
+Result<> Stack::udp_connect(SocketId s, UdpSocket& u, Endpoint remote) {
   if (!cfg_.address) return Error::kNetUnreach;
   // Linux: INADDR_ANY as a destination means this host.
   if (remote.addr.is_unspecified()) remote.addr = cfg_.address->address();
-  if (is_broadcast_for_us(remote.addr) && !u->options().broadcast) return Error::kAccess;
+  if (is_broadcast_for_us(remote.addr) && !u.options().broadcast) return Error::kAccess;
   if (!is_our_address(remote.addr)) {
     auto dest = link_dest_for(remote.addr);
     if (!dest) return dest.error();
   }
-  const bool was_bound = u->bound;
-  if (auto r = udp_autobind(s, *u, remote); !r) return r;
-  if (!was_bound) u->port_from_connect = true;
-  if (u->local.addr.is_unspecified()) {
+  const bool was_bound = u.bound;
+  if (auto r = udp_autobind(s, u, remote); !r) return r;
+  if (!was_bound) u.port_from_connect = true;
+  if (u.local.addr.is_unspecified()) {
     // Linux udp_lib_rehash: a socket whose address changes leaves its
     // SO_REUSEPORT group (and does not join another).
-    udp_reuseport_leave(s, *u);
+    udp_reuseport_leave(s, u);
     // The route's source address becomes the socket's (getsockname shows it).
-    u->local.addr = cfg_.address->address();
-    u->addr_from_connect = true;
+    u.local.addr = cfg_.address->address();
+    u.addr_from_connect = true;
   }
-  u->remote = remote;
+  u.remote = remote;
   return {};
 }
 
-Result<> Stack::disconnect(SocketId s, Instant now) {
-  if (TcpSocket* t = tcp(s)) return tcp_disconnect(s, *t, now);
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  u->remote.reset();
+Result<> Stack::udp_disconnect(SocketId s, UdpSocket& u) {
+  u.remote.reset();
   // Linux udp_disconnect: forget what connect() chose implicitly.
-  if (u->addr_from_connect) {
-    u->local.addr = Ipv4Address::any();
-    u->addr_from_connect = false;
+  if (u.addr_from_connect) {
+    u.local.addr = Ipv4Address::any();
+    u.addr_from_connect = false;
   }
-  if (u->port_from_connect) {
-    udp_unhash(s, *u);
-    u->local.port = 0;
-    u->port_from_connect = false;
+  if (u.port_from_connect) {
+    udp_unhash(s, u);
+    u.local.port = 0;
+    u.port_from_connect = false;
   }
   return {};
 }
 
-Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now,
-                              uint32_t flags, const SendOptions& extra) {
-  last_now_ = now;
-  if (TcpSocket* t = tcp(s)) {
-    // Linux tcp_sendmsg -> sk_stream_wait_connect: a socket that is not
-    // connecting or connected (fresh, bound, listening) gives EPIPE.
-    if (t->listening() || !t->conn) return Error::kPipe;
-    auto r = t->conn->send(data, (flags & msg_flag::kMore) != 0, now);
-    tcp_after(t->conn.get(), 0, now, s);
-    flush(now);
-    return r;
-  }
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  if (auto e = u->take_error()) {
-    udp_after(s, *u);
-    return *e;
-  }
-  auto dest = u->destination(to, data.size());
+Result<size_t> Stack::udp_send_to(SocketId s, UdpSocket& u, Bytes data,
+                                  std::optional<Endpoint> to, Instant now,
+                                  const SendOptions& extra) {
+  if (auto e = udp_after(s, u, u.take_error())) return *e;
+  auto dest = u.destination(to, data.size());
   if (!dest) return dest.error();
   if (!cfg_.address) return Error::kNetUnreach;
   if (dest->addr.is_unspecified()) dest->addr = cfg_.address->address();
-  const udp::UdpOptions& o = u->options();
+  const udp::UdpOptions& o = u.options();
   if (is_broadcast_for_us(dest->addr) && !o.broadcast) return Error::kAccess;
   // IP_PKTINFO's ipi_spec_dst: a source that is not ours has no route
   // (Linux ip_route_output_key_hash_rcu) unless IP_FREEBIND allows any.
   const bool chosen_src = extra.src && !extra.src->is_unspecified();
   if (chosen_src && !is_our_address(*extra.src) && !o.freebind) return Error::kNetUnreach;
   const bool multicast = dest->addr.is_multicast();
-  if (auto r = udp_autobind(s, *u, std::nullopt); !r) return r.error();
+  if (auto r = udp_autobind(s, u, std::nullopt); !r) return r.error();
 
   wire::Ipv4Repr ip;
-  ip.src = (u->local.addr.is_unspecified() || !is_our_address(u->local.addr))
+  ip.src = (u.local.addr.is_unspecified() || !is_our_address(u.local.addr))
                ? cfg_.address->address()
-               : u->local.addr;
-  if (multicast && !o.mc_if.is_unspecified() && u->local.addr.is_unspecified()) ip.src = o.mc_if;
+               : u.local.addr;
+  if (multicast && !o.mc_if.is_unspecified() && u.local.addr.is_unspecified()) ip.src = o.mc_if;
   if (chosen_src) ip.src = *extra.src;
   ip.dst = dest->addr;
   ip.protocol = wire::ip_proto::kUdp;
-  u->fill_ip_header(ip, extra.ttl, extra.tos);
-  PacketBuffer b = u->datagram(pool_, data, ip, dest->port);
+  u.fill_ip_header(ip, extra.ttl, extra.tos);
+  PacketBuffer b = u.datagram(pool_, data, ip, dest->port);
   if (!b) {
     ++stats_.udp.SndbufErrors;
     return Error::kNoBufs;
@@ -212,24 +188,9 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
   return data.size();
 }
 
-Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags, Instant now) {
-  last_now_ = now;
-  if (TcpSocket* t = tcp(s)) {
-    if (t->listening() || !t->conn) return Error::kNotConn;
-    auto r = t->conn->recv(buf, (flags & msg_flag::kPeek) != 0, now);
-    tcp_after(t->conn.get(), 0, now, s);
-    flush(now);
-    if (!r) return r.error();
-    RecvResult out;
-    out.copied = *r;
-    out.datagram_len = *r;
-    out.from = t->conn->tuple().remote;
-    return out;
-  }
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  auto r = u->recv(buf, flags);
-  udp_after(s, *u);
+Result<RecvResult> Stack::udp_recv_from(SocketId s, UdpSocket& u, MutableBytes buf,
+                                        uint32_t flags) {
+  auto r = udp_after(s, u, u.recv(buf, flags));
   // Linux fib_compute_spec_dst: the address the datagram was for, or for a
   // broadcast or group our interface's address.
   if (r) r->spec_dst = is_our_address(r->to) ? r->to : cfg_.address->address();
@@ -328,101 +289,10 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
   deliver(best, *best_u, std::move(payload));
 }
 
-Result<Endpoint> Stack::local_endpoint(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) return t->conn ? t->conn->tuple().local : t->local;
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  return u->local;
-}
-
-Result<Endpoint> Stack::remote_endpoint(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) {
-    // Linux inet_getname: ENOTCONN unless connected, and in SYN-SENT and
-    // CLOSED (after a reset too).
-    if (!t->conn || t->conn->state() == tcp::TcpState::kSynSent ||
-        t->conn->state() == tcp::TcpState::kClosed) {
-      return Error::kNotConn;
-    }
-    return t->conn->tuple().remote;
-  }
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  if (!u->remote) return Error::kNotConn;
-  return *u->remote;
-}
-
-Result<> Stack::set_option(SocketId s, SockOpt opt, int value, Instant now) {
-  if (tcp(s) != nullptr) return tcp_set_option(s, opt, value, now);
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  auto r = u->set_option(opt, value, cfg_.core);
-  udp_after(s, *u);
-  return r;
-}
-
-Result<int> Stack::get_option(SocketId s, SockOpt opt) const {
-  if (tcp(s) != nullptr) return tcp_get_option(s, opt);
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  return u->get_option(opt, cfg_.default_ttl);
-}
-
-Result<uint32_t> Stack::readiness(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) return tcp_readiness(*t);
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  return u->readiness();
-}
-
-Result<std::optional<Error>> Stack::take_error(SocketId s) {
-  if (TcpSocket* t = tcp(s)) {
-    if (!t->conn) {
-      std::optional<Error> e = t->error;
-      t->error.reset();
-      if (e) mark_changed(s);
-      return e;
-    }
-    auto e = t->conn->take_error();
-    if (e) mark_changed(s);
-    return e;
-  }
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  std::optional<Error> e = u->take_error();
-  udp_after(s, *u);
-  return e;
-}
-
-Result<size_t> Stack::next_datagram_size(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) {
-    if (t->listening()) return Error::kInval;  // Linux: FIONREAD on a listener is EINVAL
-    return t->conn ? t->conn->readable() : size_t{0};
-  }
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  return u->next_datagram_size();
-}
-
-Result<udp::QueuedIcmpError> Stack::take_queued_error(SocketId s) {
-  UdpSocket* u = udp(s);
-  if (u == nullptr) {
-    if (tcp(s) != nullptr) return Error::kAgain;  // TCP queues no ICMP errors
-    return Error::kBadFd;
-  }
-  auto e = u->take_queued_error();
-  udp_after(s, *u);
-  return e;
-}
-
-Result<uint32_t> Stack::path_mtu(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) {
-    if (!t->conn || !tcp::is_synchronized(t->conn->state())) return Error::kNotConn;
-    return mtu_;
-  }
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  if (!u->remote) return Error::kNotConn;
-  return mtu_;
+Result<> Stack::udp_close(SocketId s, UdpSocket& u) {
+  udp_unhash(s, u);
+  udp_leave_all(u);
+  return {};
 }
 
 }  // namespace shunt

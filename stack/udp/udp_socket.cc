@@ -38,6 +38,16 @@ bool UdpSocket::wants(Ipv4Address group) const {
   return std::find(groups_.begin(), groups_.end(), group) != groups_.end();
 }
 
+Result<Endpoint> UdpSocket::remote_endpoint() const {
+  if (!remote) return Error::kNotConn;
+  return *remote;
+}
+
+Result<uint32_t> UdpSocket::path_mtu(uint32_t link_mtu) const {
+  if (!remote) return Error::kNotConn;
+  return link_mtu;
+}
+
 // ---- options ----------------------------------------------------------------
 
 Result<> UdpSocket::set_option(SockOpt opt, int value, const CoreConfig& core) {

@@ -107,6 +107,10 @@ class UdpSocket {
   // this socket: it joined the group, or has IP_MULTICAST_ALL
   // (Linux ip_mc_sf_allow).
   bool wants(Ipv4Address group) const;
+  // getpeername: the connected peer (ENOTCONN when not connected).
+  Result<Endpoint> remote_endpoint() const;
+  // IP_MTU: `link_mtu` for a connected socket (ENOTCONN otherwise).
+  Result<uint32_t> path_mtu(uint32_t link_mtu) const;
 
   // ---- options ----------------------------------------------------------
   const UdpOptions& options() const { return opts_; }
