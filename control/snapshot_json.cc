@@ -19,20 +19,7 @@ std::string endpoint(const Endpoint& e) {
 std::string_view ss_state_name(SocketEntry::Proto proto, tcp::TcpState state) {
   using tcp::TcpState;
   if (proto == SocketEntry::Proto::kUdp) return state == TcpState::kEstablished ? "ESTAB" : "UNCONN";
-  switch (state) {
-    case TcpState::kClosed: return "CLOSE";
-    case TcpState::kListen: return "LISTEN";
-    case TcpState::kSynSent: return "SYN-SENT";
-    case TcpState::kSynReceived: return "SYN-RECV";
-    case TcpState::kEstablished: return "ESTAB";
-    case TcpState::kFinWait1: return "FIN-WAIT-1";
-    case TcpState::kFinWait2: return "FIN-WAIT-2";
-    case TcpState::kCloseWait: return "CLOSE-WAIT";
-    case TcpState::kClosing: return "CLOSING";
-    case TcpState::kLastAck: return "LAST-ACK";
-    case TcpState::kTimeWait: return "TIME-WAIT";
-  }
-  return "UNKNOWN";
+  return tcp::ss_name(state);
 }
 
 Json tcp_info_to_json(const tcp::TcpInfo& i) {

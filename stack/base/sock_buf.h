@@ -6,6 +6,14 @@
 
 namespace shunt {
 
+// Socket buffer limits (Linux net.core.rmem_max / wmem_max): SO_RCVBUF and
+// SO_SNDBUF are clamped to these, then doubled (socket(7)). The preload
+// runtime reads the host's values at start.
+struct CoreConfig {
+  uint32_t rmem_max = 212992;
+  uint32_t wmem_max = 212992;
+};
+
 // SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF: no buffer is set smaller.
 inline constexpr uint32_t kMinRcvBuf = 2304;
 inline constexpr uint32_t kMinSndBuf = 4608;

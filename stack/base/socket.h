@@ -1,8 +1,12 @@
 // Types shared by every socket kind of the stack API.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+
+#include "stack/base/addr.h"
+#include "stack/base/time.h"
 
 namespace shunt {
 
@@ -40,6 +44,20 @@ inline constexpr uint32_t kPeek = 1u << 0;   // MSG_PEEK: leave the data queued
 inline constexpr uint32_t kTrunc = 1u << 1;  // MSG_TRUNC: report the real datagram length
 inline constexpr uint32_t kMore = 1u << 2;   // MSG_MORE: more data follows (TCP: like a cork)
 }  // namespace msg_flag
+
+// What recv_from reports about the bytes it copied.
+struct RecvResult {
+  size_t copied = 0;          // bytes written into the caller's buffer
+  size_t datagram_len = 0;    // the whole datagram's length (> copied when truncated)
+  Endpoint from;
+  bool truncated() const { return datagram_len > copied; }
+  // UDP: what ip(7)'s ancillary data reports about the datagram.
+  Ipv4Address to;             // its destination (IP_PKTINFO ipi_addr, IP_ORIGDSTADDR)
+  Ipv4Address spec_dst;       // our address it came in on (ipi_spec_dst)
+  uint8_t ttl = 0;            // IP_RECVTTL
+  uint8_t tos = 0;            // IP_RECVTOS
+  Instant at{};               // arrival (SO_TIMESTAMP)
+};
 
 enum class SockOpt : uint8_t {
   kReuseAddr,  // SO_REUSEADDR

@@ -7,6 +7,7 @@
 
 #include "stack/base/addr.h"
 #include "stack/base/random.h"
+#include "stack/base/sock_buf.h"
 #include "stack/base/time.h"
 #include "stack/tcp/tcp_config.h"
 
@@ -43,14 +44,6 @@ struct IcmpConfig {
   // Answer echo requests sent to a broadcast address (Linux
   // icmp_echo_ignore_broadcasts=1 means no).
   bool echo_broadcast = false;
-};
-
-// Socket buffer limits (Linux net.core.rmem_max / wmem_max): SO_RCVBUF and
-// SO_SNDBUF are clamped to these, then doubled (socket(7)). The preload
-// runtime reads the host's values at start.
-struct CoreConfig {
-  uint32_t rmem_max = 212992;
-  uint32_t wmem_max = 212992;
 };
 
 struct UdpConfig {

@@ -1,5 +1,6 @@
 // Stack construction, timers and the socket table. The protocol layers are
-// in stack_link.cc, stack_ip.cc, stack_icmp.cc and stack_udp.cc.
+// in stack_link.cc, stack_ip.cc, stack_icmp.cc, stack_udp.cc and
+// stack_tcp*.cc; the socket calls in stack_calls.cc.
 #include "stack/net/stack.h"
 
 #include "stack/wire/arp.h"
@@ -119,12 +120,12 @@ void Stack::mark_changed(SocketId s) {
   }
 }
 
-UdpSocket* Stack::udp(SocketId s) {
+udp::UdpSocket* Stack::udp(SocketId s) {
   if (s.slot >= slots_.size() || slots_[s.slot].generation != s.generation) return nullptr;
   return slots_[s.slot].udp.get();
 }
 
-const UdpSocket* Stack::udp(SocketId s) const {
+const udp::UdpSocket* Stack::udp(SocketId s) const {
   if (s.slot >= slots_.size() || slots_[s.slot].generation != s.generation) return nullptr;
   return slots_[s.slot].udp.get();
 }
@@ -145,11 +146,7 @@ Result<SocketId> Stack::open_slot() {
 
 Result<SocketId> Stack::udp_open(uint32_t uid) {
   auto id = open_slot();
-  auto u = std::make_unique<UdpSocket>();
-  u->uid = uid;
-  u->rcvbuf = cfg_.udp.rcvbuf;
-  u->sndbuf = cfg_.udp.sndbuf;
-  slots_[id->slot].udp = std::move(u);
+  slots_[id->slot].udp = std::make_unique<udp::UdpSocket>(uid, cfg_.udp.rcvbuf, cfg_.udp.sndbuf);
   return id;
 }
 
@@ -170,24 +167,13 @@ const TcpSocket* Stack::tcp(SocketId s) const {
   return slots_[s.slot].tcp.get();
 }
 
-Result<> Stack::close(SocketId s, Instant now) {
-  last_now_ = now;
-  if (TcpSocket* t = tcp(s)) {
-    if (auto r = tcp_close(s, *t, now); !r) return r;
-  } else if (UdpSocket* u = udp(s)) {
-    udp_unhash(s, *u);
-    udp_leave_all(*u);
-  } else {
-    return Error::kBadFd;
-  }
+void Stack::free_slot(SocketId s) {
   Slot& slot = slots_[s.slot];
   slot.udp.reset();
   slot.tcp.reset();
   ++slot.generation;
   free_slots_.push_back(s.slot);
   --live_sockets_;
-  flush(now);
-  return {};
 }
 
 }  // namespace shunt

@@ -33,24 +33,11 @@
 #include "stack/net/stats.h"
 #include "stack/base/token_bucket.h"
 #include "stack/net/tcp_socket.h"
-#include "stack/net/udp_socket.h"
 #include "stack/tcp/isn.h"
+#include "stack/udp/udp_socket.h"
 #include "stack/wire/ipv4.h"
 
 namespace shunt {
-
-struct RecvResult {
-  size_t copied = 0;          // bytes written into the caller's buffer
-  size_t datagram_len = 0;    // the whole datagram's length (> copied when truncated)
-  Endpoint from;
-  bool truncated() const { return datagram_len > copied; }
-  // UDP: what ip(7)'s ancillary data reports about the datagram.
-  Ipv4Address to;             // its destination (IP_PKTINFO ipi_addr, IP_ORIGDSTADDR)
-  Ipv4Address spec_dst;       // our address it came in on (ipi_spec_dst)
-  uint8_t ttl = 0;            // IP_RECVTTL
-  uint8_t tos = 0;            // IP_RECVTOS
-  Instant at{};               // arrival (SO_TIMESTAMP)
-};
 
 // 224.0.0.1, the group every multicast host is in (RFC 1112 4).
 inline constexpr Ipv4Address kAllHosts{0xe0000001};
@@ -178,7 +165,7 @@ class Stack {
 
   // MSG_ERRQUEUE (IP_RECVERR): the oldest queued error, taken off the
   // queue; kAgain when there is none (Linux ip_recv_error).
-  Result<QueuedIcmpError> take_queued_error(SocketId s);
+  Result<udp::QueuedIcmpError> take_queued_error(SocketId s);
 
   // Multicast (ip(7)) on the one interface, UDP only (TCP: EPROTO).
   // `iface` is the interface's address or any; another address is ENODEV.
@@ -245,17 +232,44 @@ class Stack {
                        Instant now, uint16_t next_hop_mtu = 0);
   void neighbour_failed(uint64_t owner, Instant now);
 
-  // stack_udp.cc
-  void udp_input(IpInput& in, PacketBuffer payload, Instant now);
-  UdpSocket* udp(SocketId s);
-  const UdpSocket* udp(SocketId s) const;
-  Result<> udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> remote);
-  bool udp_port_conflict(const UdpSocket& u, Endpoint local) const;
-  void udp_unhash(SocketId s, UdpSocket& u);
-  void udp_reuseport_join(SocketId s, UdpSocket& u);
-  void udp_reuseport_leave(SocketId s, UdpSocket& u);
-  void mark_changed(SocketId s);
+  // stack_calls.cc: the one place a socket call picks its protocol. Calls
+  // on_tcp(TcpSocket&) or on_udp(udp::UdpSocket&) (const ones when Self
+  // is const) for the socket `s` names and returns what it returns as R;
+  // EBADF when `s` names no open socket.
+  template <class R, class Self, class OnTcp, class OnUdp>
+  static R dispatch(Self& self, SocketId s, OnTcp&& on_tcp, OnUdp&& on_udp);
+
+  // stack.cc: the socket table.
   Result<SocketId> open_slot();
+  void free_slot(SocketId s);
+  void mark_changed(SocketId s);
+
+  // stack_udp.cc: the UDP halves of the socket calls, the port table,
+  // demultiplexing.
+  void udp_input(IpInput& in, PacketBuffer payload, Instant now);
+  udp::UdpSocket* udp(SocketId s);
+  const udp::UdpSocket* udp(SocketId s) const;
+  Result<> udp_bind(SocketId s, udp::UdpSocket& u, Endpoint local);
+  Result<> udp_connect(SocketId s, udp::UdpSocket& u, Endpoint remote);
+  Result<> udp_disconnect(SocketId s, udp::UdpSocket& u);
+  Result<size_t> udp_send_to(SocketId s, udp::UdpSocket& u, Bytes data, std::optional<Endpoint> to,
+                             Instant now, const SendOptions& extra);
+  Result<RecvResult> udp_recv_from(SocketId s, udp::UdpSocket& u, MutableBytes buf, uint32_t flags);
+  Result<> udp_close(SocketId s, udp::UdpSocket& u);
+  // After a call into a UDP socket: wakes its waiters if the call changed
+  // its readiness. The second form passes the call's result through.
+  void udp_after(SocketId s, udp::UdpSocket& u);
+  template <class T>
+  T udp_after(SocketId s, udp::UdpSocket& u, T result) {
+    udp_after(s, u);
+    return result;
+  }
+  void udp_hash(SocketId s, udp::UdpSocket& u, Endpoint local);
+  Result<> udp_autobind(SocketId s, udp::UdpSocket& u, std::optional<Endpoint> remote);
+  bool udp_port_conflict(const udp::UdpSocket& u, Endpoint local) const;
+  void udp_unhash(SocketId s, udp::UdpSocket& u);
+  void udp_reuseport_join(SocketId s, udp::UdpSocket& u);
+  void udp_reuseport_leave(SocketId s, udp::UdpSocket& u);
 
   // stack_tcp.cc
   void tcp_input(IpInput& in, PacketBuffer payload, Instant now);
@@ -286,9 +300,6 @@ class Stack {
   TcpSocket* tcp(SocketId s);
   const TcpSocket* tcp(SocketId s) const;
   uint32_t tcp_readiness(const TcpSocket& t) const;
-  Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
-  Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
-  Result<> tcp_disconnect(SocketId s, TcpSocket& t, Instant now);
   uint64_t ts_offset_for(const tcp::FourTuple& t) const;
   // The listener whose child the entry is (nullptr for any other
   // connection), and adding a listener's counters to the stack's.
@@ -298,6 +309,18 @@ class Stack {
   // become readable).
   void run_defer_timers(Instant now);
   Instant defer_deadline() const;
+
+  // stack_tcp_calls.cc: the TCP halves of the socket calls.
+  Result<> tcp_connect(SocketId s, TcpSocket& t, Endpoint remote, Instant now);
+  Result<> tcp_listen(SocketId s, TcpSocket& t, int backlog);
+  Result<AcceptResult> tcp_accept(SocketId s, TcpSocket& l, Instant now);
+  Result<> tcp_shutdown(SocketId s, TcpSocket& t, bool read, bool write, Instant now);
+  Result<> tcp_close(SocketId s, TcpSocket& t, Instant now);
+  Result<> tcp_disconnect(SocketId s, TcpSocket& t, Instant now);
+  Result<size_t> tcp_send(SocketId s, TcpSocket& t, Bytes data, uint32_t flags, Instant now);
+  Result<RecvResult> tcp_recv(SocketId s, TcpSocket& t, MutableBytes buf, uint32_t flags, Instant now);
+  Result<std::optional<Error>> tcp_take_error(SocketId s, TcpSocket& t);
+  Result<tcp::TcpInfo> tcp_info_of(const TcpSocket& t, Instant now) const;
 
   // stack_tcp_ports.cc
   // The listener a new connection for `t` goes to: one bound to the
@@ -313,11 +336,20 @@ class Stack {
   void tcp_unbind(SocketId s, TcpSocket& t);
 
   // stack_tcp_options.cc
-  Result<> tcp_set_option(SocketId s, SockOpt opt, int value, Instant now);
+  Result<> tcp_set_option(SocketId s, TcpSocket& t, SockOpt opt, int value, Instant now);
   Result<> tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int value);
-  Result<int> tcp_get_option(SocketId s, SockOpt opt) const;
-  // Multicast: a socket's memberships go when it closes.
-  void udp_leave_all(UdpSocket& u);
+  Result<int> tcp_get_option(const TcpSocket& t, SockOpt opt) const;
+  Result<> tcp_set_congestion(TcpSocket& t, std::string_view name, Instant now);
+  Result<std::string> tcp_get_congestion(const TcpSocket& t) const;
+
+  // stack_multicast.cc: joining and leaving groups; a socket's
+  // memberships go when it closes; a group no socket is in any more leaves
+  // the interface.
+  Result<> udp_join_group(udp::UdpSocket& u, Ipv4Address group, Ipv4Address iface);
+  Result<> udp_leave_group(udp::UdpSocket& u, Ipv4Address group, Ipv4Address iface);
+  Result<> udp_set_multicast_if(udp::UdpSocket& u, Ipv4Address iface);
+  void udp_leave_all(udp::UdpSocket& u);
+  void mc_group_unref(Ipv4Address group);
 
   NetDevice& device_;
   BufferPool& pool_;
@@ -343,7 +375,7 @@ class Stack {
   // Socket table: slots with generations; UDP sockets by local port.
   struct Slot {
     uint32_t generation = 1;
-    std::unique_ptr<UdpSocket> udp;
+    std::unique_ptr<udp::UdpSocket> udp;
     std::unique_ptr<TcpSocket> tcp;
     bool changed = false;
   };

@@ -133,53 +133,34 @@ void Stack::udp_icmp_error(uint8_t type, uint8_t code, uint16_t mtu, Bytes quote
   // Linux __udp4_lib_err: the socket a reply to the datagram would reach,
   // connected or not (the most specific one, as udp_input picks).
   SocketId id{};
-  UdpSocket* u = nullptr;
+  udp::UdpSocket* u = nullptr;
   int best = -1;
   auto [lo, hi] = udp_ports_.equal_range(sport);
   for (auto it = lo; it != hi; ++it) {
-    UdpSocket* c = udp(it->second);
-    if (c == nullptr || !c->bound) continue;
-    if (!c->local.addr.is_unspecified() && c->local.addr != src) continue;
-    if (c->remote && (c->remote->addr != dst || c->remote->port != dport)) continue;
-    int score = (c->remote ? 4 : 0) + (c->local.addr.is_unspecified() ? 0 : 2);
-    if (score > best) {
-      best = score;
+    udp::UdpSocket* c = udp(it->second);
+    if (c == nullptr || !c->matches(src, Endpoint{dst, dport})) continue;
+    if (c->score() > best) {
+      best = c->score();
       id = it->second;
       u = c;
     }
   }
   if (u == nullptr) return stats_.count_drop(DropReason::kIcmpErrorNoSocket);
-  IcmpErrorMeaning m = meaning(type, code);
-  if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_code::kFragNeeded) {
-    // udp_err: EMSGSIZE, a hard error unless IP_PMTUDISC_DONT.
-    if (u->pmtudisc == 0) return;
-    m.fatal = true;
-  }
-  if (!u->recverr) {
-    // Without IP_RECVERR only hard errors reach the application, and only
-    // on a connected socket.
-    if (!m.fatal || !u->remote) return;
-  } else {
-    // ip_icmp_error: queued for MSG_ERRQUEUE with what the error quoted of
-    // the datagram, if the receive buffer has room (sock_queue_err_skb).
-    QueuedIcmpError e;
-    e.error = m.error;
-    e.type = type;
-    e.code = code;
-    e.info = (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_code::kFragNeeded) ? mtu : 0;
-    e.offender = from;
-    e.dest = Endpoint{dst, dport};
-    Bytes data = quoted.subspan(ihl + 8);
-    e.payload.assign(data.begin(), data.end());
-    e.at = now;
-    const size_t charge = e.payload.size() + 256;
-    if (u->rx_bytes + charge < u->rcvbuf) {
-      u->rx_bytes += charge;
-      u->errqueue.push_back(std::move(e));
-    }
-  }
-  u->pending_error = m.error;
-  mark_changed(id);
+  const IcmpErrorMeaning m = meaning(type, code);
+  // What ip_icmp_error keeps for MSG_ERRQUEUE (the socket decides whether
+  // to queue it).
+  udp::QueuedIcmpError e;
+  e.error = m.error;
+  e.type = type;
+  e.code = code;
+  e.info = (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_code::kFragNeeded) ? mtu : 0;
+  e.offender = from;
+  e.dest = Endpoint{dst, dport};
+  Bytes data = quoted.subspan(ihl + 8);
+  e.payload.assign(data.begin(), data.end());
+  e.at = now;
+  u->icmp_error(std::move(e), m.fatal);
+  udp_after(id, *u);
 }
 
 void Stack::send_icmp_error(uint8_t type, uint8_t code, const IpInput& in, Bytes payload_start,
@@ -269,9 +250,9 @@ void Stack::neighbour_failed(uint64_t owner, Instant now) {
   // socket learns EHOSTUNREACH (Linux reports it the same way to a
   // TCP connect and to a send on a socket whose neighbour is FAILED).
   SocketId s = SocketId::from_raw(owner);
-  if (UdpSocket* u = udp(s)) {
-    u->pending_error = Error::kHostUnreach;
-    mark_changed(s);
+  if (udp::UdpSocket* u = udp(s)) {
+    u->set_error(Error::kHostUnreach);
+    udp_after(s, *u);
   } else if (TcpSocket* t = tcp(s); t != nullptr && t->conn && !t->conn->done()) {
     // As an ICMP host unreachable would: fails a connect in progress.
     tcp_icmp_error(t->conn->tuple(), std::nullopt, Error::kHostUnreach, false, false, 0, now);

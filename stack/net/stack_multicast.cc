@@ -7,68 +7,39 @@
 // them to every matching socket that joined or has IP_MULTICAST_ALL.
 // Not done: IGMP (RFC 2236 / 3376) reports and queries; a switch that
 // snoops IGMP behind a querier will not forward groups to the stack.
-#include <algorithm>
-
 #include "stack/net/stack.h"
 
 namespace shunt {
 
-namespace {
-
-// Linux igmp_max_memberships: groups one socket may join.
-constexpr size_t kMaxMemberships = 20;
-
-}  // namespace
-
-Result<> Stack::join_group(SocketId s, Ipv4Address group, Ipv4Address iface) {
-  if (tcp(s) != nullptr) return Error::kProto;  // Linux: EPROTO on a stream socket
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
+Result<> Stack::udp_join_group(udp::UdpSocket& u, Ipv4Address group, Ipv4Address iface) {
   // Linux ip_mc_join_group: a group address, on an interface we have.
   if (!group.is_multicast()) return Error::kInval;
   if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kNoDev;
-  if (std::find(u->groups.begin(), u->groups.end(), group) != u->groups.end()) return Error::kAddrInUse;
-  if (u->groups.size() >= kMaxMemberships) return Error::kNoBufs;
-  u->groups.push_back(group);
+  if (auto r = u.join(group); !r) return r;
   ++mc_groups_[group.value()];
   return {};
 }
 
-Result<> Stack::leave_group(SocketId s, Ipv4Address group, Ipv4Address iface) {
-  if (tcp(s) != nullptr) return Error::kProto;
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
+Result<> Stack::udp_leave_group(udp::UdpSocket& u, Ipv4Address group, Ipv4Address iface) {
   if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kNoDev;
-  auto it = std::find(u->groups.begin(), u->groups.end(), group);
-  if (it == u->groups.end()) return Error::kAddrNotAvail;  // Linux ip_mc_leave_group
-  u->groups.erase(it);
+  if (auto r = u.leave(group); !r) return r;
+  mc_group_unref(group);
+  return {};
+}
+
+void Stack::mc_group_unref(Ipv4Address group) {
   auto g = mc_groups_.find(group.value());
   if (g != mc_groups_.end() && --g->second == 0) mc_groups_.erase(g);
-  return {};
 }
 
-void Stack::udp_leave_all(UdpSocket& u) {
-  for (Ipv4Address group : u.groups) {
-    auto g = mc_groups_.find(group.value());
-    if (g != mc_groups_.end() && --g->second == 0) mc_groups_.erase(g);
-  }
-  u.groups.clear();
+void Stack::udp_leave_all(udp::UdpSocket& u) {
+  for (Ipv4Address group : u.leave_all()) mc_group_unref(group);
 }
 
-Result<> Stack::set_multicast_if(SocketId s, Ipv4Address iface) {
-  if (tcp(s) != nullptr) return Error::kInval;
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
+Result<> Stack::udp_set_multicast_if(udp::UdpSocket& u, Ipv4Address iface) {
   if (!iface.is_unspecified() && !is_our_address(iface)) return Error::kAddrNotAvail;
-  u->mc_if = iface;
+  u.set_multicast_if(iface);
   return {};
-}
-
-Result<Ipv4Address> Stack::multicast_if(SocketId s) const {
-  if (tcp(s) != nullptr) return Ipv4Address::any();
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  return u->mc_if;
 }
 
 void Stack::ip_loop_back(wire::Ipv4Repr hdr, PacketBuffer payload) {

@@ -52,14 +52,14 @@ void Stack::list_sockets(std::vector<SocketEntry>& out, Instant now) const {
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& slot = slots_[i];
     if (!slot.udp) continue;
-    const UdpSocket& u = *slot.udp;
+    const udp::UdpSocket& u = *slot.udp;
     SocketEntry e;
     e.proto = SocketEntry::Proto::kUdp;
     e.id = SocketId{static_cast<uint32_t>(i), slot.generation};
     e.state = u.remote ? tcp::TcpState::kEstablished : tcp::TcpState::kClosed;
     e.local = u.local;
     if (u.remote) e.remote = *u.remote;
-    e.recv_q = u.rx_bytes;
+    e.recv_q = u.rx_bytes();
     out.push_back(e);
   }
   std::sort(out.begin() + static_cast<std::ptrdiff_t>(udp_begin), out.end(), by_endpoints);

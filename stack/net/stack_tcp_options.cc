@@ -10,8 +10,7 @@ using tcp::TcpState;
 
 // ---- options and introspection --------------------------------------------
 
-Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value, Instant now) {
-  TcpSocket& t = *tcp(s);
+Result<> Stack::tcp_set_option(SocketId s, TcpSocket& t, SockOpt opt, int value, Instant now) {
   tcp::ConnOptions& o = t.conn ? t.conn->options() : t.opts;
   auto secs = [](int v) { return Duration(std::chrono::seconds(v)); };
   switch (opt) {
@@ -85,8 +84,7 @@ Result<> Stack::tcp_set_option(SocketId s, SockOpt opt, int value, Instant now) 
   return {};
 }
 
-Result<int> Stack::tcp_get_option(SocketId s, SockOpt opt) const {
-  const TcpSocket& t = *tcp(s);
+Result<int> Stack::tcp_get_option(const TcpSocket& t, SockOpt opt) const {
   const tcp::ConnOptions& o = t.conn ? const_cast<TcpConnection&>(*t.conn).options() : t.opts;
   auto secs = [](Duration d) { return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count()); };
   switch (opt) {
@@ -179,21 +177,17 @@ Result<> Stack::tcp_set_socket_option(SocketId s, TcpSocket& t, SockOpt opt, int
   }
 }
 
-Result<> Stack::set_congestion(SocketId s, std::string_view name, Instant now) {
-  TcpSocket* t = tcp(s);
-  if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
-  if (t->conn) return t->conn->set_congestion(name, now);
+Result<> Stack::tcp_set_congestion(TcpSocket& t, std::string_view name, Instant now) {
+  if (t.conn) return t.conn->set_congestion(name, now);
   auto probe = tcp::make_congestion_control(name, 1460, now);
   if (!probe) return Error::kNoProtoOpt;
-  t->opts.congestion = std::string(name);
+  t.opts.congestion = std::string(name);
   return {};
 }
 
-Result<std::string> Stack::get_congestion(SocketId s) const {
-  const TcpSocket* t = tcp(s);
-  if (t == nullptr) return udp(s) != nullptr ? Error::kOpNotSupp : Error::kBadFd;
-  if (t->conn) return std::string(t->conn->congestion_name());
-  return t->opts.congestion.empty() ? cfg_.tcp.congestion_control : t->opts.congestion;
+Result<std::string> Stack::tcp_get_congestion(const TcpSocket& t) const {
+  if (t.conn) return std::string(t.conn->congestion_name());
+  return t.opts.congestion.empty() ? cfg_.tcp.congestion_control : t.opts.congestion;
 }
 
 }  // namespace shunt

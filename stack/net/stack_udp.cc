@@ -1,23 +1,17 @@
-// UDP (RFC 768) with the socket semantics of Linux udp(7).
-#include <algorithm>
-#include <cstring>
+// The Stack's UDP glue (RFC 768, Linux udp(7)): the port table and
+// SO_REUSEPORT groups, demultiplexing datagrams to sockets, routing and the
+// source address of what a socket sends. The socket itself (its queue,
+// options, errors, readiness) is udp::UdpSocket, stack/udp/udp_socket.h.
+#include <vector>
 
-#include "stack/base/sock_buf.h"
 #include "stack/net/stack.h"
 #include "stack/wire/icmp.h"
 #include "stack/wire/udp.h"
 
 namespace shunt {
-namespace {
 
-// The largest UDP payload one IPv4 datagram can carry.
-constexpr size_t kMaxUdpPayload = 65535 - 20 - wire::UdpRepr::kHeaderLen;
-
-// IP_PMTUDISC_DO, _PROBE and _INTERFACE send with DF and refuse a datagram
-// over the MTU (Linux ip_dont_fragment / ip_sk_ignore_df).
-bool pmtudisc_sets_df(uint8_t mode) { return mode >= 2 && mode <= 4; }
-
-}  // namespace
+using udp::UdpDatagram;
+using udp::UdpSocket;
 
 bool Stack::udp_port_conflict(const UdpSocket& u, Endpoint local) const {
   auto [lo, hi] = udp_ports_.equal_range(local.port);
@@ -26,18 +20,18 @@ bool Stack::udp_port_conflict(const UdpSocket& u, Endpoint local) const {
     if (o == nullptr || o == &u) continue;
     bool overlap = o->local.addr.is_unspecified() || local.addr.is_unspecified() ||
                    o->local.addr == local.addr;
-    if (!overlap || (o->reuse_addr && u.reuse_addr)) continue;
+    if (!overlap || (o->options().reuse_addr && u.options().reuse_addr)) continue;
     // Linux udp_lib_lport_inuse: SO_REUSEPORT on both and one owner uid.
     // Used for bind(port 0) too, which may so land on a port a
     // compatible SO_REUSEPORT socket holds, as on Linux.
-    if (o->reuse_port && u.reuse_port && o->uid == u.uid) continue;
+    if (o->options().reuse_port && u.options().reuse_port && o->uid == u.uid) continue;
     return true;
   }
   return false;
 }
 
 void Stack::udp_reuseport_join(SocketId s, UdpSocket& u) {
-  if (!u.reuse_port) return;
+  if (!u.options().reuse_port) return;
   // Linux udp_lib_get_port -> udp_reuseport_add_sock: join the group of
   // this exact address and port and uid, or start it.
   reuseport_.join({wire::ip_proto::kUdp, u.local, u.uid}, s);
@@ -63,32 +57,33 @@ void Stack::udp_unhash(SocketId s, UdpSocket& u) {
   u.bound = false;
 }
 
-Result<> Stack::bind(SocketId s, Endpoint local) {
-  if (TcpSocket* t = tcp(s)) return tcp_bind(s, *t, local);
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  if (u->bound) return Error::kInval;
+Result<> Stack::udp_bind(SocketId s, UdpSocket& u, Endpoint local) {
+  if (u.bound) return Error::kInval;
   // Linux inet_bind: the address must be ours, a broadcast or multicast
   // address, or INADDR_ANY.
   if (!local.addr.is_unspecified() && !is_our_address(local.addr) &&
-      !is_broadcast_for_us(local.addr) && !local.addr.is_multicast() && !u->freebind) {
+      !is_broadcast_for_us(local.addr) && !local.addr.is_multicast() && !u.options().freebind) {
     return Error::kAddrNotAvail;
   }
   if (local.port == 0) {
     auto port = ports_.pick_random([&](uint16_t p) {
-      return udp_port_conflict(*u, Endpoint{local.addr, p});
+      return udp_port_conflict(u, Endpoint{local.addr, p});
     });
     if (!port) return Error::kAddrInUse;
     local.port = *port;
-  } else if (udp_port_conflict(*u, local)) {
+  } else if (udp_port_conflict(u, local)) {
     return Error::kAddrInUse;
   }
-  u->local = local;
-  u->bound = true;
-  u->bind_order = ++bind_counter_;
-  udp_ports_.emplace(local.port, s);
-  udp_reuseport_join(s, *u);
+  udp_hash(s, u, local);
   return {};
+}
+
+void Stack::udp_hash(SocketId s, UdpSocket& u, Endpoint local) {
+  u.local = local;
+  u.bound = true;
+  u.bind_order = ++bind_counter_;
+  udp_ports_.emplace(local.port, s);
+  udp_reuseport_join(s, u);
 }
 
 Result<> Stack::udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> remote) {
@@ -101,127 +96,85 @@ Result<> Stack::udp_autobind(SocketId s, UdpSocket& u, std::optional<Endpoint> r
     port = ports_.pick_random(in_use);
   }
   if (!port) return Error::kAgain;  // Linux: EAGAIN when the ephemeral range is exhausted
-  u.local.port = *port;
-  u.bound = true;
-  u.bind_order = ++bind_counter_;
-  udp_ports_.emplace(*port, s);
-  udp_reuseport_join(s, u);
+  udp_hash(s, u, Endpoint{u.local.addr, *port});
   return {};
 }
 
-Result<> Stack::connect(SocketId s, Endpoint remote, Instant now) {
-  last_now_ = now;
-  if (TcpSocket* t = tcp(s)) return tcp_connect(s, *t, remote, now);
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
+Result<> Stack::udp_connect(SocketId s, UdpSocket& u, Endpoint remote) {
   if (!cfg_.address) return Error::kNetUnreach;
   // Linux: INADDR_ANY as a destination means this host.
   if (remote.addr.is_unspecified()) remote.addr = cfg_.address->address();
-  if (is_broadcast_for_us(remote.addr) && !u->broadcast) return Error::kAccess;
+  if (is_broadcast_for_us(remote.addr) && !u.options().broadcast) return Error::kAccess;
   if (!is_our_address(remote.addr)) {
     auto dest = link_dest_for(remote.addr);
     if (!dest) return dest.error();
   }
-  const bool was_bound = u->bound;
-  if (auto r = udp_autobind(s, *u, remote); !r) return r;
-  if (!was_bound) u->port_from_connect = true;
-  if (u->local.addr.is_unspecified()) {
+  const bool was_bound = u.bound;
+  if (auto r = udp_autobind(s, u, remote); !r) return r;
+  if (!was_bound) u.port_from_connect = true;
+  if (u.local.addr.is_unspecified()) {
     // Linux udp_lib_rehash: a socket whose address changes leaves its
     // SO_REUSEPORT group (and does not join another).
-    udp_reuseport_leave(s, *u);
+    udp_reuseport_leave(s, u);
     // The route's source address becomes the socket's (getsockname shows it).
-    u->local.addr = cfg_.address->address();
-    u->addr_from_connect = true;
+    u.local.addr = cfg_.address->address();
+    u.addr_from_connect = true;
   }
-  u->remote = remote;
+  u.remote = remote;
   return {};
 }
 
-Result<> Stack::disconnect(SocketId s, Instant now) {
-  if (TcpSocket* t = tcp(s)) return tcp_disconnect(s, *t, now);
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  u->remote.reset();
+Result<> Stack::udp_disconnect(SocketId s, UdpSocket& u) {
+  u.remote.reset();
   // Linux udp_disconnect: forget what connect() chose implicitly.
-  if (u->addr_from_connect) {
-    u->local.addr = Ipv4Address::any();
-    u->addr_from_connect = false;
+  if (u.addr_from_connect) {
+    u.local.addr = Ipv4Address::any();
+    u.addr_from_connect = false;
   }
-  if (u->port_from_connect) {
-    udp_unhash(s, *u);
-    u->local.port = 0;
-    u->port_from_connect = false;
+  if (u.port_from_connect) {
+    udp_unhash(s, u);
+    u.local.port = 0;
+    u.port_from_connect = false;
   }
   return {};
 }
 
-Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now,
-                              uint32_t flags, const SendOptions& extra) {
-  last_now_ = now;
-  if (TcpSocket* t = tcp(s)) {
-    // Linux tcp_sendmsg -> sk_stream_wait_connect: a socket that is not
-    // connecting or connected (fresh, bound, listening) gives EPIPE.
-    if (t->listening() || !t->conn) return Error::kPipe;
-    auto r = t->conn->send(data, (flags & msg_flag::kMore) != 0, now);
-    tcp_after(t->conn.get(), 0, now, s);
-    flush(now);
-    return r;
-  }
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  if (u->pending_error) {
-    Error e = *u->pending_error;
-    u->pending_error.reset();
-    mark_changed(s);
-    return e;
-  }
-  if (u->shut_wr) return Error::kPipe;
-  std::optional<Endpoint> dest = to ? to : u->remote;
-  if (!dest) return Error::kDestAddrReq;
-  if (dest->port == 0) return Error::kInval;
-  if (data.size() > kMaxUdpPayload) return Error::kMsgSize;
+Result<size_t> Stack::udp_send_to(SocketId s, UdpSocket& u, Bytes data,
+                                  std::optional<Endpoint> to, Instant now,
+                                  const SendOptions& extra) {
+  if (auto e = udp_after(s, u, u.take_error())) return *e;
+  auto dest = u.destination(to, data.size());
+  if (!dest) return dest.error();
   if (!cfg_.address) return Error::kNetUnreach;
   if (dest->addr.is_unspecified()) dest->addr = cfg_.address->address();
-  if (is_broadcast_for_us(dest->addr) && !u->broadcast) return Error::kAccess;
+  const udp::UdpOptions& o = u.options();
+  if (is_broadcast_for_us(dest->addr) && !o.broadcast) return Error::kAccess;
   // IP_PKTINFO's ipi_spec_dst: a source that is not ours has no route
   // (Linux ip_route_output_key_hash_rcu) unless IP_FREEBIND allows any.
   const bool chosen_src = extra.src && !extra.src->is_unspecified();
-  if (chosen_src && !is_our_address(*extra.src) && !u->freebind) return Error::kNetUnreach;
+  if (chosen_src && !is_our_address(*extra.src) && !o.freebind) return Error::kNetUnreach;
   const bool multicast = dest->addr.is_multicast();
-  if (auto r = udp_autobind(s, *u, std::nullopt); !r) return r.error();
+  if (auto r = udp_autobind(s, u, std::nullopt); !r) return r.error();
 
-  const size_t len = wire::UdpRepr::kHeaderLen + data.size();
-  PacketBuffer b = pool_.allocate(len);
+  wire::Ipv4Repr ip;
+  ip.src = (u.local.addr.is_unspecified() || !is_our_address(u.local.addr))
+               ? cfg_.address->address()
+               : u.local.addr;
+  if (multicast && !o.mc_if.is_unspecified() && u.local.addr.is_unspecified()) ip.src = o.mc_if;
+  if (chosen_src) ip.src = *extra.src;
+  ip.dst = dest->addr;
+  ip.protocol = wire::ip_proto::kUdp;
+  u.fill_ip_header(ip, extra.ttl, extra.tos);
+  PacketBuffer b = u.datagram(pool_, data, ip, dest->port);
   if (!b) {
     ++stats_.udp.SndbufErrors;
     return Error::kNoBufs;
   }
-  auto dgram = b.append(len);
-  if (!data.empty()) std::memcpy(dgram.data() + wire::UdpRepr::kHeaderLen, data.data(), data.size());
-  wire::Ipv4Repr ip;
-  ip.src = (u->local.addr.is_unspecified() || !is_our_address(u->local.addr))
-               ? cfg_.address->address()
-               : u->local.addr;
-  if (multicast && !u->mc_if.is_unspecified() && u->local.addr.is_unspecified()) ip.src = u->mc_if;
-  if (chosen_src) ip.src = *extra.src;
-  ip.dst = dest->addr;
-  ip.protocol = wire::ip_proto::kUdp;
-  // ip(7): a group gets IP_MULTICAST_TTL, not IP_TTL; IP_TTL as ancillary
-  // data overrides both (Linux ipc.ttl).
-  const uint8_t ttl = extra.ttl ? *extra.ttl : multicast ? u->mc_ttl : u->ttl;
-  ip.ttl = ttl;
-  ip.tos = extra.tos ? *extra.tos : u->tos;
-  ip.dont_fragment = pmtudisc_sets_df(u->pmtudisc);
-  wire::UdpRepr udp_hdr;
-  udp_hdr.src_port = u->local.port;
-  udp_hdr.dst_port = dest->port;
-  udp_hdr.payload_len = static_cast<uint16_t>(data.size());
-  udp_hdr.emit(dgram, ip.src, ip.dst);
-  if (multicast && u->mc_loop && joined(dest->addr)) {
+  if (multicast && o.mc_loop && joined(dest->addr)) {
     // IP_MULTICAST_LOOP: our own sockets in the group get a copy.
     ip_loop_back(ip, b.clone());
   }
-  if (multicast && ttl == 0) {
+  if (multicast && ip.ttl == 0) {
     ++stats_.udp.OutDatagrams;  // TTL 0: for this host only
     flush(now);
     return data.size();
@@ -235,50 +188,17 @@ Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to
   return data.size();
 }
 
-Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags, Instant now) {
-  last_now_ = now;
-  if (TcpSocket* t = tcp(s)) {
-    if (t->listening() || !t->conn) return Error::kNotConn;
-    auto r = t->conn->recv(buf, (flags & msg_flag::kPeek) != 0, now);
-    tcp_after(t->conn.get(), 0, now, s);
-    flush(now);
-    if (!r) return r.error();
-    RecvResult out;
-    out.copied = *r;
-    out.datagram_len = *r;
-    out.from = t->conn->tuple().remote;
-    return out;
-  }
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  // Linux __skb_recv_udp reports a pending error before queued data.
-  if (u->pending_error) {
-    Error e = *u->pending_error;
-    u->pending_error.reset();
-    mark_changed(s);
-    return e;
-  }
-  if (u->rx.empty()) return Error::kAgain;
-  UdpDatagram& d = u->rx.front();
-  RecvResult r;
-  r.datagram_len = d.payload.size();
-  r.copied = std::min(buf.size(), d.payload.size());
-  r.from = d.from;
-  r.to = d.to;
+Result<RecvResult> Stack::udp_recv_from(SocketId s, UdpSocket& u, MutableBytes buf,
+                                        uint32_t flags) {
+  auto r = udp_after(s, u, u.recv(buf, flags));
   // Linux fib_compute_spec_dst: the address the datagram was for, or for a
   // broadcast or group our interface's address.
-  r.spec_dst = is_our_address(d.to) ? d.to : cfg_.address->address();
-  r.ttl = d.ttl;
-  r.tos = d.tos;
-  r.at = d.at;
-  if (r.copied != 0) std::memcpy(buf.data(), d.payload.data(), r.copied);
-  // udp(7): without MSG_PEEK the rest of a truncated datagram is discarded.
-  if ((flags & msg_flag::kPeek) == 0) {
-    u->rx_bytes -= UdpSocket::charge(d);
-    u->rx.pop_front();
-    if (u->rx.empty()) mark_changed(s);
-  }
+  if (r) r->spec_dst = is_our_address(r->to) ? r->to : cfg_.address->address();
   return r;
+}
+
+void Stack::udp_after(SocketId s, UdpSocket& u) {
+  if (u.take_changed()) mark_changed(s);
 }
 
 void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
@@ -294,25 +214,14 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
   payload.truncate(hdr->payload_len);
   const Endpoint from{in.hdr.src, hdr->src_port};
 
-  auto matches = [&](const UdpSocket& u) {
-    if (!u.bound) return false;
-    if (!u.local.addr.is_unspecified() && u.local.addr != in.hdr.dst) return false;
-    if (u.remote && *u.remote != from) return false;
-    return true;
-  };
-
   auto deliver = [&](SocketId id, UdpSocket& u, PacketBuffer p) {
-    UdpDatagram d{from, in.hdr.dst, std::move(p), in.hdr.ttl, in.hdr.tos, now};
-    size_t charge = UdpSocket::charge(d);
-    if (u.rx_bytes + charge > u.rcvbuf) {
+    if (!u.enqueue(UdpDatagram{from, in.hdr.dst, std::move(p), in.hdr.ttl, in.hdr.tos, now})) {
       ++stats_.udp.RcvbufErrors;
       ++stats_.udp.InErrors;
       return stats_.count_drop(DropReason::kUdpRcvBufFull);
     }
     ++stats_.udp.InDatagrams;
-    u.rx_bytes += charge;
-    u.rx.push_back(std::move(d));
-    if (u.rx.size() == 1) mark_changed(id);
+    udp_after(id, u);
   };
 
   auto [lo, hi] = udp_ports_.equal_range(hdr->dst_port);
@@ -320,15 +229,12 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
     // Broadcasts and datagrams to a group go to every socket that matches
     // (Linux __udp4_lib_mcast_deliver); for a group, one that joined it, or
     // any with IP_MULTICAST_ALL (ip_mc_sf_allow).
-    const Ipv4Address group = in.hdr.dst;
-    auto wants = [&](const UdpSocket& u) {
-      if (!group.is_multicast() || u.mc_all) return true;
-      return std::find(u.groups.begin(), u.groups.end(), group) != u.groups.end();
-    };
     std::vector<std::pair<SocketId, UdpSocket*>> all;
     for (auto it = lo; it != hi; ++it) {
       UdpSocket* u = udp(it->second);
-      if (u != nullptr && matches(*u) && wants(*u)) all.emplace_back(it->second, u);
+      if (u != nullptr && u->matches(in.hdr.dst, from) && u->wants(in.hdr.dst)) {
+        all.emplace_back(it->second, u);
+      }
     }
     if (all.empty()) {
       ++stats_.udp.NoPorts;
@@ -347,8 +253,8 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
   int best_score = -1;
   for (auto it = lo; it != hi; ++it) {
     UdpSocket* u = udp(it->second);
-    if (u == nullptr || !matches(*u)) continue;
-    int score = (u->remote ? 4 : 0) + (u->local.addr.is_unspecified() ? 0 : 2);
+    if (u == nullptr || !u->matches(in.hdr.dst, from)) continue;
+    const int score = u->score();
     if (score > best_score || (score == best_score && u->bind_order > best_u->bind_order)) {
       best = it->second;
       best_u = u;
@@ -383,210 +289,10 @@ void Stack::udp_input(IpInput& in, PacketBuffer payload, Instant now) {
   deliver(best, *best_u, std::move(payload));
 }
 
-Result<Endpoint> Stack::local_endpoint(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) return t->conn ? t->conn->tuple().local : t->local;
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  return u->local;
-}
-
-Result<Endpoint> Stack::remote_endpoint(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) {
-    // Linux inet_getname: ENOTCONN unless connected, and in SYN-SENT and
-    // CLOSED (after a reset too).
-    if (!t->conn || t->conn->state() == tcp::TcpState::kSynSent ||
-        t->conn->state() == tcp::TcpState::kClosed) {
-      return Error::kNotConn;
-    }
-    return t->conn->tuple().remote;
-  }
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  if (!u->remote) return Error::kNotConn;
-  return *u->remote;
-}
-
-Result<> Stack::set_option(SocketId s, SockOpt opt, int value, Instant now) {
-  if (tcp(s) != nullptr) return tcp_set_option(s, opt, value, now);
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  switch (opt) {
-    case SockOpt::kReuseAddr:
-      u->reuse_addr = value != 0;
-      return {};
-    case SockOpt::kReusePort:
-      // Read at bind (joining a group) and when others bind (Linux
-      // sk_reuseport); a bound socket keeps its group.
-      u->reuse_port = value != 0;
-      return {};
-    case SockOpt::kBroadcast:
-      u->broadcast = value != 0;
-      return {};
-    case SockOpt::kRcvBuf: {
-      u->rcvbuf = sock_rcvbuf(value, false, cfg_.core.rmem_max);
-      return {};
-    }
-    case SockOpt::kSndBuf: {
-      u->sndbuf = sock_sndbuf(value, false, cfg_.core.wmem_max);
-      return {};
-    }
-    case SockOpt::kTtl:
-      // ip(7) IP_TTL: 1..255, or -1 for the default.
-      if (value == -1) {
-        u->ttl = 0;
-        return {};
-      }
-      if (value < 1 || value > 255) return Error::kInval;
-      u->ttl = static_cast<uint8_t>(value);
-      return {};
-    case SockOpt::kRcvBufForce:
-      u->rcvbuf = sock_rcvbuf(value, true, cfg_.core.rmem_max);
-      return {};
-    case SockOpt::kSndBufForce:
-      u->sndbuf = sock_sndbuf(value, true, cfg_.core.wmem_max);
-      return {};
-    case SockOpt::kRcvLowat:
-      // socket(7): kept (a negative value means INT_MAX, 0 means 1); UDP
-      // reads and polls ignore it.
-      u->rcvlowat = value < 0 ? INT32_MAX : std::max(value, 1);
-      return {};
-    case SockOpt::kTos:
-      u->tos = static_cast<uint8_t>(value);
-      return {};
-    case SockOpt::kMtuDiscover:
-      if (value < 0 || value > 5) return Error::kInval;  // IP_PMTUDISC_DONT .. _OMIT
-      u->pmtudisc = static_cast<uint8_t>(value);
-      return {};
-    case SockOpt::kRecvErr:
-      u->recverr = value != 0;
-      if (!u->recverr) {
-        // Linux purges the queue when IP_RECVERR goes off.
-        for (const auto& e : u->errqueue) u->rx_bytes -= e.payload.size() + 256;
-        u->errqueue.clear();
-        mark_changed(s);
-      }
-      return {};
-    case SockOpt::kFreeBind:
-      u->freebind = value != 0;
-      return {};
-    case SockOpt::kMulticastTtl:
-      if (value == -1) value = 1;
-      if (value < 0 || value > 255) return Error::kInval;
-      u->mc_ttl = static_cast<uint8_t>(value);
-      return {};
-    case SockOpt::kMulticastLoop:
-      u->mc_loop = value != 0;
-      return {};
-    case SockOpt::kMulticastAll:
-      if (value != 0 && value != 1) return Error::kInval;
-      u->mc_all = value != 0;
-      return {};
-    default:
-      return Error::kNoProtoOpt;
-  }
-}
-
-Result<int> Stack::get_option(SocketId s, SockOpt opt) const {
-  if (tcp(s) != nullptr) return tcp_get_option(s, opt);
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  switch (opt) {
-    case SockOpt::kReuseAddr: return u->reuse_addr ? 1 : 0;
-    case SockOpt::kReusePort: return u->reuse_port ? 1 : 0;
-    case SockOpt::kBroadcast: return u->broadcast ? 1 : 0;
-    case SockOpt::kRcvBuf: return static_cast<int>(u->rcvbuf);
-    case SockOpt::kSndBuf: return static_cast<int>(u->sndbuf);
-    case SockOpt::kTtl: return u->ttl != 0 ? u->ttl : cfg_.default_ttl;
-    case SockOpt::kRcvBufForce: return static_cast<int>(u->rcvbuf);
-    case SockOpt::kSndBufForce: return static_cast<int>(u->sndbuf);
-    case SockOpt::kRcvLowat: return u->rcvlowat;
-    case SockOpt::kTos: return u->tos;
-    case SockOpt::kMtuDiscover: return u->pmtudisc;
-    case SockOpt::kRecvErr: return u->recverr ? 1 : 0;
-    case SockOpt::kFreeBind: return u->freebind ? 1 : 0;
-    case SockOpt::kMulticastTtl: return u->mc_ttl;
-    case SockOpt::kMulticastLoop: return u->mc_loop ? 1 : 0;
-    case SockOpt::kMulticastAll: return u->mc_all ? 1 : 0;
-    default: return Error::kNoProtoOpt;
-  }
-}
-
-Result<uint32_t> Stack::readiness(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) return tcp_readiness(*t);
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  // Linux datagram_poll: POLLIN for a queued datagram only; POLLERR for a
-  // pending error (which also ends a blocking recv) or a queued one.
-  uint32_t r = readiness::kWritable;
-  if (!u->rx.empty()) r |= readiness::kReadable;
-  // datagram_poll: RCV_SHUTDOWN reads as readable, both ways as a hangup.
-  if (u->shut_rd) r |= readiness::kReadable | readiness::kReadHangup;
-  if (u->shut_rd && u->shut_wr) r |= readiness::kHangup;
-  if (u->pending_error) r |= readiness::kError;
-  if (!u->errqueue.empty()) r |= readiness::kErrQueue;
-  return r;
-}
-
-Result<std::optional<Error>> Stack::take_error(SocketId s) {
-  if (TcpSocket* t = tcp(s)) {
-    if (!t->conn) {
-      std::optional<Error> e = t->error;
-      t->error.reset();
-      if (e) mark_changed(s);
-      return e;
-    }
-    auto e = t->conn->take_error();
-    if (e) mark_changed(s);
-    return e;
-  }
-  UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  std::optional<Error> e = u->pending_error;
-  u->pending_error.reset();
-  if (e) mark_changed(s);
-  return e;
-}
-
-Result<size_t> Stack::next_datagram_size(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) {
-    if (t->listening()) return Error::kInval;  // Linux: FIONREAD on a listener is EINVAL
-    return t->conn ? t->conn->readable() : size_t{0};
-  }
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  return u->rx.empty() ? size_t{0} : u->rx.front().payload.size();
-}
-
-Result<QueuedIcmpError> Stack::take_queued_error(SocketId s) {
-  UdpSocket* u = udp(s);
-  if (u == nullptr) {
-    if (tcp(s) != nullptr) return Error::kAgain;  // TCP queues no ICMP errors
-    return Error::kBadFd;
-  }
-  if (u->errqueue.empty()) return Error::kAgain;
-  QueuedIcmpError e = std::move(u->errqueue.front());
-  u->errqueue.pop_front();
-  u->rx_bytes -= e.payload.size() + 256;
-  // Linux sock_dequeue_err_skb: the pending error becomes the next queued
-  // one's, or none.
-  if (u->errqueue.empty()) {
-    u->pending_error.reset();
-  } else {
-    u->pending_error = u->errqueue.front().error;
-  }
-  mark_changed(s);
-  return e;
-}
-
-Result<uint32_t> Stack::path_mtu(SocketId s) const {
-  if (const TcpSocket* t = tcp(s)) {
-    if (!t->conn || !tcp::is_synchronized(t->conn->state())) return Error::kNotConn;
-    return mtu_;
-  }
-  const UdpSocket* u = udp(s);
-  if (u == nullptr) return Error::kBadFd;
-  if (!u->remote) return Error::kNotConn;
-  return mtu_;
+Result<> Stack::udp_close(SocketId s, UdpSocket& u) {
+  udp_unhash(s, u);
+  udp_leave_all(u);
+  return {};
 }
 
 }  // namespace shunt

@@ -49,24 +49,29 @@ namespace shunt {
   X(TCPACKSkippedPAWS) X(TCPACKSkippedSeq) X(TCPACKSkippedChallenge)             \
   X(TCPACKSkippedSynRecv)
 
+// The groups in netstat order: G(member of Stats, group name, type, list).
+#define SHUNT_COUNTER_GROUPS(G)                           \
+  G(link, "Link", LinkStats, SHUNT_LINK_COUNTERS)         \
+  G(arp, "Arp", ArpStats, SHUNT_ARP_COUNTERS)             \
+  G(ip, "Ip", IpStats, SHUNT_IP_COUNTERS)                 \
+  G(icmp, "Icmp", IcmpStats, SHUNT_ICMP_COUNTERS)         \
+  G(udp, "Udp", UdpStats, SHUNT_UDP_COUNTERS)             \
+  G(tcp, "Tcp", TcpStats, SHUNT_TCP_COUNTERS)
+
 #define SHUNT_DECLARE_COUNTER(name) uint64_t name = 0;
 
-struct LinkStats { SHUNT_LINK_COUNTERS(SHUNT_DECLARE_COUNTER) };
-struct ArpStats { SHUNT_ARP_COUNTERS(SHUNT_DECLARE_COUNTER) };
-struct IpStats { SHUNT_IP_COUNTERS(SHUNT_DECLARE_COUNTER) };
-struct IcmpStats { SHUNT_ICMP_COUNTERS(SHUNT_DECLARE_COUNTER) };
-struct UdpStats { SHUNT_UDP_COUNTERS(SHUNT_DECLARE_COUNTER) };
-struct TcpStats { SHUNT_TCP_COUNTERS(SHUNT_DECLARE_COUNTER) };
-
+#define SHUNT_DECLARE_GROUP(member, group, type, list) \
+  struct type {                                        \
+    list(SHUNT_DECLARE_COUNTER)                        \
+  };
+SHUNT_COUNTER_GROUPS(SHUNT_DECLARE_GROUP)
+#undef SHUNT_DECLARE_GROUP
 #undef SHUNT_DECLARE_COUNTER
 
 struct Stats {
-  LinkStats link;
-  ArpStats arp;
-  IpStats ip;
-  IcmpStats icmp;
-  UdpStats udp;
-  TcpStats tcp;
+#define SHUNT_GROUP_MEMBER(member, group, type, list) type member;
+  SHUNT_COUNTER_GROUPS(SHUNT_GROUP_MEMBER)
+#undef SHUNT_GROUP_MEMBER
   std::array<uint64_t, kDropReasonCount> drops{};
 
   // A frame dropped for `r`.

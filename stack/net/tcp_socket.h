@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "stack/base/addr.h"
+#include "stack/base/result.h"
+#include "stack/base/time.h"
 #include "stack/tcp/connection.h"
 #include "stack/tcp/listener.h"
 
@@ -46,6 +48,24 @@ struct TcpSocket {
   // The error a disconnected socket reports (connect(AF_UNSPEC) leaves
   // ECONNRESET, as tcp_disconnect does).
   std::optional<Error> error;
+
+  // What the socket calls report that needs nothing but the socket
+  // (tcp_socket.cc).
+  // getsockname: the connection's address once there is one.
+  Endpoint local_endpoint() const { return conn ? conn->tuple().local : local; }
+  // getpeername (Linux inet_getname): ENOTCONN unless connected, and in
+  // SYN-SENT and CLOSED (after a reset too).
+  Result<Endpoint> remote_endpoint() const;
+  // FIONREAD / SIOCINQ: bytes readable (EINVAL on a listener).
+  Result<size_t> inq() const;
+  // SIOCOUTQ: bytes not yet acknowledged; SIOCOUTQNSD: bytes not yet sent
+  // (EINVAL listening, 0 during the handshake).
+  Result<size_t> unsent_bytes() const;
+  Result<size_t> notsent_bytes() const;
+  // IP_MTU: `link_mtu` once synchronized (ENOTCONN before).
+  Result<uint32_t> path_mtu(uint32_t link_mtu) const;
+  // How long ago the last data arrived (SO_TIMESTAMP on a stream).
+  Result<Instant> last_data_received(Instant now) const;
 };
 
 }  // namespace shunt

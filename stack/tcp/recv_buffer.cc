@@ -156,18 +156,9 @@ RecvBuffer::Accepted RecvBuffer::insert(SeqNum seq, std::span<const uint8_t> dat
 
 void RecvBuffer::release_front(size_t n) {
   readable_ -= n;
-  if (readable_ == 0 && ranges_.empty()) {
-    // Empty: every block goes back to the stack's cache (the next segment
-    // takes one from there), and the next byte starts a block.
-    blocks_.clear();
-    front_ = 0;
-    return;
-  }
-  front_ += n;
-  while (front_ >= kB) {
-    blocks_.pop_front();
-    front_ -= kB;
-  }
+  // Empty: every block goes back to the stack's cache (the next segment
+  // takes one from there), and the next byte starts a block.
+  blocks_.consume_front(front_, n, readable_ == 0 && ranges_.empty());
 }
 
 size_t RecvBuffer::read(std::span<uint8_t> out, bool peek) {

@@ -74,6 +74,19 @@ void BlockRing::clear() {
   head_ = 0;  // the slot array stays: a few pointers, reused by the next write
 }
 
+void BlockRing::consume_front(size_t& front, size_t n, bool empty) {
+  if (empty) {
+    clear();
+    front = 0;
+    return;
+  }
+  front += n;
+  while (front >= kBlockSize) {
+    pop_front();
+    front -= kBlockSize;
+  }
+}
+
 }  // namespace detail
 
 namespace {
@@ -115,18 +128,9 @@ void SendBuffer::copy_out(size_t offset, std::span<uint8_t> out) const {
 void SendBuffer::consume(size_t n) {
   SHUNT_CHECK(n <= size_);
   size_ -= n;
-  if (size_ == 0) {
-    // Drained: every block goes back to the cache, and the next write starts
-    // at the beginning of a block.
-    blocks_.clear();
-    front_ = 0;
-    return;
-  }
-  front_ += n;
-  while (front_ >= kB) {
-    blocks_.pop_front();
-    front_ -= kB;
-  }
+  // Drained: every block goes back to the cache, and the next write starts
+  // at the beginning of a block.
+  blocks_.consume_front(front_, n, size_ == 0);
 }
 
 }  // namespace shunt::tcp

@@ -56,6 +56,11 @@ class BlockRing {
   void pop_front();
   // Drops every slot, giving every block back.
   void clear();
+  // The buffer's first byte moved `n` bytes on from offset `front` in
+  // block 0: the blocks it left go back and `front` follows. A buffer that
+  // is now `empty` gives every block back and starts again at offset 0
+  // (the next byte starts a block).
+  void consume_front(size_t& front, size_t n, bool empty);
 
   // Blocks held.
   size_t in_use() const { return in_use_; }

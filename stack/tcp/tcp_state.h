@@ -22,6 +22,8 @@ enum class TcpState : uint8_t {
 
 // "ESTABLISHED", "SYN-SENT", ... as RFC 9293 writes them.
 std::string_view to_string(TcpState s);
+// "ESTAB", "SYN-RECV", "CLOSE", ... as Linux's ss prints them.
+std::string_view ss_name(TcpState s);
 
 // The states in which both sides have exchanged SYNs (RFC 9293 3.5, the
 // "synchronized" states).
