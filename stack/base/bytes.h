@@ -1,5 +1,5 @@
 // Big-endian loads and stores at byte offsets. Wire formats use these with
-// named offsets instead of packed structs (see shared/style.md).
+// named offsets instead of packed structs (docs/contributing.md, Style).
 #pragma once
 
 #include <cstddef>

@@ -79,7 +79,6 @@ void Stack::poll(Instant now) {
   run_reassembly_timers(now);
   run_tcp_timers(now);
   run_defer_timers(now);
-  last_now_ = now;
   flush(now);
 }
 

@@ -392,7 +392,6 @@ class Stack {
   // Listeners with connections waiting on TCP_DEFER_ACCEPT.
   std::vector<SocketId> deferring_;
   std::vector<EchoReply> echo_replies_;
-  Instant last_now_{};
 
   // TCP: every connection by 4-tuple (non-owning; sockets, listeners and
   // the orphan set own them), bound and listening sockets by port, a

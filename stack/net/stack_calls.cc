@@ -36,7 +36,6 @@ Result<> Stack::bind(SocketId s, Endpoint local) {
 }
 
 Result<> Stack::connect(SocketId s, Endpoint remote, Instant now) {
-  last_now_ = now;
   return dispatch<Result<>>(
       *this, s, [&](TcpSocket& t) { return tcp_connect(s, t, remote, now); },
       [&](UdpSocket& u) { return udp_connect(s, u, remote); });
@@ -50,28 +49,24 @@ Result<> Stack::disconnect(SocketId s, Instant now) {
 
 Result<size_t> Stack::send_to(SocketId s, Bytes data, std::optional<Endpoint> to, Instant now,
                               uint32_t flags, const SendOptions& extra) {
-  last_now_ = now;
   return dispatch<Result<size_t>>(
       *this, s, [&](TcpSocket& t) { return tcp_send(s, t, data, flags, now); },
       [&](UdpSocket& u) { return udp_send_to(s, u, data, to, now, extra); });
 }
 
 Result<RecvResult> Stack::recv_from(SocketId s, MutableBytes buf, uint32_t flags, Instant now) {
-  last_now_ = now;
   return dispatch<Result<RecvResult>>(
       *this, s, [&](TcpSocket& t) { return tcp_recv(s, t, buf, flags, now); },
       [&](UdpSocket& u) { return udp_recv_from(s, u, buf, flags); });
 }
 
 Result<> Stack::shutdown(SocketId s, bool read, bool write, Instant now) {
-  last_now_ = now;
   return dispatch<Result<>>(
       *this, s, [&](TcpSocket& t) { return tcp_shutdown(s, t, read, write, now); },
       [&](UdpSocket& u) { return udp_after(s, u, u.shutdown(read, write)); });
 }
 
 Result<> Stack::close(SocketId s, Instant now) {
-  last_now_ = now;
   auto r = dispatch<Result<>>(
       *this, s, [&](TcpSocket& t) { return tcp_close(s, t, now); },
       [&](UdpSocket& u) { return udp_close(s, u); });
@@ -144,14 +139,12 @@ Result<size_t> Stack::notsent_bytes(SocketId s) const {
 // ---- TCP only (a UDP socket: EOPNOTSUPP) -----------------------------------
 
 Result<> Stack::listen(SocketId s, int backlog, Instant now) {
-  last_now_ = now;
   return dispatch<Result<>>(
       *this, s, [&](TcpSocket& t) { return tcp_listen(s, t, backlog); },
       [](UdpSocket&) { return Error::kOpNotSupp; });
 }
 
 Result<AcceptResult> Stack::accept(SocketId s, Instant now) {
-  last_now_ = now;
   return dispatch<Result<AcceptResult>>(
       *this, s, [&](TcpSocket& t) { return tcp_accept(s, t, now); },
       [](UdpSocket&) { return Error::kOpNotSupp; });

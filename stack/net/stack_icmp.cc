@@ -220,7 +220,6 @@ void Stack::send_icmp_error(uint8_t type, uint8_t code, const IpInput& in, Bytes
 
 Result<> Stack::send_echo_request(Ipv4Address dst, uint16_t ident, uint16_t seq_no, Bytes data,
                                  Instant now) {
-  last_now_ = now;
   if (!cfg_.address) return Error::kNetUnreach;
   if (data.size() > 65507) return Error::kMsgSize;
   wire::IcmpRepr echo;

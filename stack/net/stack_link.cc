@@ -8,7 +8,6 @@
 namespace shunt {
 
 void Stack::receive(PacketBuffer frame, Instant now) {
-  last_now_ = now;
   ++stats_.link.InFrames;
   stats_.link.InBytes += frame.size();
   ethernet_input(std::move(frame), now);

@@ -318,7 +318,7 @@ bool Stack::has_pending_output() const {
 
 uint32_t Stack::tcp_readiness(const TcpSocket& t) const {
   using namespace readiness;
-  if (t.listening()) return t.listener->acceptable(last_now_) ? kReadable : 0;
+  if (t.listening()) return t.listener->acceptable() ? kReadable : 0;
   // An unconnected socket: Linux poll reports POLLOUT | POLLHUP.
   if (!t.conn) return kWritable | kHangup | (t.error ? kError : 0u);
   uint32_t r = t.conn->readiness();

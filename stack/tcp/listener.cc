@@ -177,9 +177,10 @@ bool TcpListener::child_acceptable(const TcpConnection* c, Instant now) const {
   return c->readable() > 0 || c->state() != TcpState::kEstablished;
 }
 
-bool TcpListener::acceptable(Instant now) const {
+bool TcpListener::acceptable() const {
   return std::any_of(accept_queue_.begin(), accept_queue_.end(),
-                     [&](const TcpConnection* c) { return child_acceptable(c, now); });
+                     // Instant::min(): only waits the timers have already ended count.
+                     [&](const TcpConnection* c) { return child_acceptable(c, Instant::min()); });
 }
 
 std::unique_ptr<TcpConnection> TcpListener::accept(Instant now) {

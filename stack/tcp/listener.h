@@ -140,8 +140,11 @@ class TcpListener {
   bool remove(TcpConnection* c);
   // accept(): the first child that may be accepted now, handed over.
   std::unique_ptr<TcpConnection> accept(Instant now);
-  // Whether accept() would return a child now (the listener is readable).
-  bool acceptable(Instant now) const;
+  // Whether the listener is readable: a child is queued whose
+  // TCP_DEFER_ACCEPT wait is over (its deadline is run by run_defer_timers,
+  // like every other timer) or that has data or the end of its stream. No
+  // time argument: readiness changes only at calls that have one.
+  bool acceptable() const;
   // close() (Linux inet_csk_listen_stop): every child, handed over for the
   // owner to reset; the queues are empty afterwards.
   std::vector<std::unique_ptr<TcpConnection>> stop();

@@ -94,13 +94,13 @@ TEST_F(TcpListenerTest, SynQueueThenCookiesThenAccept) {
   ack.ack = child->outbox()[0].hdr.seq + 1;
   ack.options = {};
   ack.options.timestamps = wire::TcpOptions::Timestamps{501, 0};
-  EXPECT_FALSE(listener().acceptable(now));
+  EXPECT_FALSE(listener().acceptable());
   const tcp::ConnEvents ev = child->input(ack, {}, now);
   EXPECT_NE(ev & tcp::conn_event::kEstablished, 0);
   EXPECT_TRUE(listener().established(child, 0, now));
   EXPECT_FALSE(listener().established(child, 0, now));  // once
   EXPECT_EQ(listener().syn_queue_length(), 0u);
-  EXPECT_TRUE(listener().acceptable(now));
+  EXPECT_TRUE(listener().acceptable());
   auto conn = listener().accept(now);
   ASSERT_EQ(conn.get(), child);
   EXPECT_FALSE(listener().owns(child));
